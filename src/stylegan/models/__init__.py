@@ -1,0 +1,14 @@
+"""Networks of the StyleGAN family and the registry that maps generation names to them."""
+
+from .config import DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+from .discriminator import Discriminator
+from .generator import Generator
+from .mapping import MappingNetwork, truncate
+from .synthesis_v2 import SynthesisNetwork as StyleGAN2Synthesis
+
+# Generation name -> synthesis network class. Every class takes (cfg, w_dim, img_resolution, img_channels)
+# and exposes num_ws; Generator wraps any of them with the mapping network.
+SYNTHESIS_NETWORKS: dict[str, type] = {"stylegan2": StyleGAN2Synthesis}
+
+__all__ = ["DiscriminatorConfig", "GeneratorConfig", "MappingConfig", "StyleGAN2SynthesisConfig", "Discriminator",
+           "Generator", "MappingNetwork", "truncate", "SYNTHESIS_NETWORKS"]
