@@ -1,0 +1,57 @@
+"""`stylegan` command line: one subcommand per module in this package (each has add_arguments(parser) and run(args)).
+
+Errors in the user's input are printed as one line and exit with status 2; set STYLEGAN_DEBUG=1 for tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import UserError
+from . import convert, generate, inspect
+
+# Subcommand name -> module. Order is the order shown in --help.
+COMMANDS = {
+    "generate": generate,
+    "convert": convert,
+    "inspect": inspect,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="stylegan", description="The StyleGAN family: train, generate, explore.")
+    parser.add_argument("--version", action="version", version=f"stylegan {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (UserError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        if os.environ.get("STYLEGAN_DEBUG"):
+            raise
+        msg = str(e) if isinstance(e, UserError) else f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}"
+        print(f"stylegan {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from ..models.official import OfficialFormatError
+        from ..models.safe_pickle import UnsafePickleError
+
+        if isinstance(e, (OfficialFormatError, UnsafePickleError)) and not os.environ.get("STYLEGAN_DEBUG"):
+            print(f"stylegan {args.command}: error: {e}", file=sys.stderr)
+            return 2
+        raise

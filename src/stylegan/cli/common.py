@@ -1,0 +1,48 @@
+"""Argument helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load, resolve_device
+from ..errors import UserError
+from ..models import Generator
+
+
+def finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return v
+
+
+def add_network_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--network", required=True, metavar="PATH",
+                   help="our .safetensors checkpoint or an official network-snapshot .pkl")
+
+
+def add_device_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | cuda:N | mps | auto (default: auto)")
+
+
+def load_network(path: str, device: str) -> Generator:
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path}: no such file")
+    if p.is_dir():
+        raise UserError(f"{path}: is a directory, expected a network file (.safetensors or .pkl)")
+    return load(p, device=resolve_device(device))
+
+
+@torch.no_grad()
+def warn(msg: str) -> None:
+    import sys
+
+    print(f"warning: {msg}", file=sys.stderr)
