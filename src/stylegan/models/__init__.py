@@ -2,6 +2,7 @@
 
 from .config import DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 from .discriminator import Discriminator
+from .ema_tracking import tracking_emas
 from .generator import Generator
 from .mapping import MappingNetwork, truncate
 from .synthesis_v2 import SynthesisNetwork as StyleGAN2Synthesis
@@ -11,4 +12,4 @@ from .synthesis_v2 import SynthesisNetwork as StyleGAN2Synthesis
 SYNTHESIS_NETWORKS: dict[str, type] = {"stylegan2": StyleGAN2Synthesis}
 
 __all__ = ["DiscriminatorConfig", "GeneratorConfig", "MappingConfig", "StyleGAN2SynthesisConfig", "Discriminator",
-           "Generator", "MappingNetwork", "truncate", "SYNTHESIS_NETWORKS"]
+           "Generator", "MappingNetwork", "truncate", "tracking_emas", "SYNTHESIS_NETWORKS"]

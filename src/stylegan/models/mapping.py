@@ -43,6 +43,7 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{idx}", layer)
         if num_ws is not None and cfg.w_avg_beta is not None:
             self.register_buffer("w_avg", torch.zeros([w_dim]))
+        self.track_emas = False  # Set by models.tracking_emas(): update w_avg on forward.
 
     def map(self, z: torch.Tensor | None, c: torch.Tensor | None) -> torch.Tensor:
         """z [N, z_dim], c [N, c_dim] -> w [N, w_dim] (no broadcast, no truncation)."""
@@ -65,6 +66,8 @@ class MappingNetwork(nn.Module):
     ) -> torch.Tensor:
         """ws [N, num_ws, w_dim] (or w [N, w_dim] when num_ws is None)."""
         x = self.map(z, c)
+        if self.track_emas and self.w_avg_beta is not None and self.num_ws is not None:
+            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         if self.num_ws is None:
             return x
         ws = x.unsqueeze(1).repeat([1, self.num_ws, 1])
