@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ OFFICIAL = SHARED / "reference" / "official"
 INCEPTION = SHARED / "detectors" / "inception-2015-12-05-torchscript.pt"
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # So tests can `from conftest import tiny_generator_config`.
 
 
 def official_dir() -> Path:
@@ -38,8 +40,7 @@ def tiny_generator_config(**overrides):
     """A 16x16 StyleGAN2 small enough for fast CPU tests."""
     from stylegan.models import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 
-    synthesis = StyleGAN2SynthesisConfig(channel_base=256, channel_max=32,
-                                         **overrides.pop("synthesis", {}))
+    synthesis = StyleGAN2SynthesisConfig(**{"channel_base": 256, "channel_max": 32, **overrides.pop("synthesis", {})})
     kw = dict(z_dim=32, w_dim=32, img_resolution=16, img_channels=3, mapping=MappingConfig(num_layers=2),
               synthesis=synthesis)
     kw.update(overrides)
