@@ -10,13 +10,14 @@ import os
 import sys
 
 from ..errors import UserError
-from . import convert, generate, inspect
+from . import convert, dataset, generate, inspect
 
 # Subcommand name -> module. Order is the order shown in --help.
 COMMANDS = {
     "generate": generate,
     "convert": convert,
     "inspect": inspect,
+    "dataset": dataset,
 }
 
 

@@ -1,0 +1,52 @@
+"""`stylegan dataset`: a thin shell over prepare_dataset; bad arguments are one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from stylegan.cli import main
+
+
+def test_cli_prepares_and_prints_report(awkward_dir, tmp_path, capsys):
+    dest = tmp_path / "cats.zip"
+    assert main(["dataset", "--source", str(awkward_dir), "--dest", str(dest), "--resolution", "16",
+                 "--transform", "pad", "--resize-filter", "box", "--max-images", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "kept 5" in out and "corrupt.png: not a readable image" in out and "cats-report.txt" in out
+    assert len([n for n in zipfile.ZipFile(dest).namelist() if n.endswith(".png")]) == 5
+    assert (tmp_path / "cats-preview.png").is_file()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--resolution", "100"], "power of two"),
+    (["--transform", "center-crop-wide", "--resolution", "64"], "WxH"),
+    (["--resolution", "64x32"], "center-crop-wide"),
+])
+def test_cli_bad_values_are_one_line_errors(awkward_dir, tmp_path, capsys, extra, message):
+    assert main(["dataset", "--source", str(awkward_dir), "--dest", str(tmp_path / "o.zip")] + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("stylegan dataset: error:")
+    assert not (tmp_path / "o.zip").exists()
+
+
+def test_cli_missing_source_and_existing_dest(awkward_dir, tmp_path, capsys):
+    assert main(["dataset", "--source", str(tmp_path / "nowhere"), "--dest", str(tmp_path / "o.zip")]) == 2
+    assert "nowhere: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "o.zip").write_bytes(b"x")
+    assert main(["dataset", "--source", str(awkward_dir), "--dest", str(tmp_path / "o.zip")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--max-images", "0"], ["--resolution", "big"], ["--background", "nocolour"]])
+def test_cli_unparsable_arguments(tmp_path, extra):
+    with pytest.raises(SystemExit) as e:
+        main(["dataset", "--source", str(tmp_path), "--dest", str(tmp_path / "o.zip")] + extra)
+    assert e.value.code == 2
+
+
+def test_cli_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["dataset", "--help"])
+    assert "Examples:" in capsys.readouterr().out
