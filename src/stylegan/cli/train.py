@@ -1,0 +1,121 @@
+"""Train a StyleGAN on your images (a prepared dataset, a raw folder, or builtin:emoji), with the StyleGAN2 recipe.
+
+Flags keep the official names. --preset picks hyperparameters (official table plus `small`, a 32x32 model that
+trains on 2 CPU cores); explicit flags override it; --dry-run prints the resolved config. Progress goes to the
+terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK.safetensors.
+Ctrl-C writes a snapshot and exits; `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
+(our snapshot or an official .pkl) starts a new run from those weights (transfer learning).
+
+Examples:
+  stylegan train --outdir runs --data builtin:emoji --preset small
+  stylegan train --outdir runs --data ~/cats --gpus 1 --batch 32 --gamma 8.2 --mirror
+  stylegan train --resume runs/00000-stylegan2-emoji-gpus1-batch32-gamma0.05 --kimg 400
+  torchrun --nproc_per_node 4 -m stylegan train --outdir runs --data ffhq.zip --gpus 4 --batch 64 --gamma 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from .common import finite_float
+
+HELP = "train a network (StyleGAN2 recipe, ADA, exact resume, torchrun)"
+
+
+def bool_arg(text: str) -> bool:
+    v = str(text).strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run")
+    g.add_argument("--outdir", metavar="DIR", help="where run directories are created (required for new runs)")
+    g.add_argument("--data", metavar="PATH", help="prepared dataset (folder/zip), raw image folder, or builtin:emoji")
+    g.add_argument("--cfg", default="stylegan2", help="network generation: stylegan2 | stylegan1 | stylegan3-t | "
+                   "stylegan3-r (default: stylegan2)")
+    g.add_argument("--preset", default=None, help="hyperparameters: auto | stylegan2 | paper256 | paper512 | "
+                   "paper1024 | cifar | small (default: auto)")
+    g.add_argument("--resume", metavar="RUN_DIR|FILE", help="continue a run directory, or start from weights")
+    g.add_argument("--kimg", type=finite_float, metavar="KIMG", help="total training length in kimg")
+    g.add_argument("--tick", type=finite_float, metavar="KIMG", help="progress report interval in kimg")
+    g.add_argument("--snap", type=int, metavar="TICKS", help="snapshot interval in ticks (0 = only at the end)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
+    g.add_argument("--metrics", default="none", metavar="LIST", help="metrics at each snapshot, or none")
+    g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | auto (default: auto)")
+    g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
+    g = p.add_argument_group("hyperparameters (default: from --preset)")
+    g.add_argument("--gpus", type=int, default=1, help="processes; >1 launches torchrun (default: 1)")
+    g.add_argument("--batch", type=int, help="total batch size")
+    g.add_argument("--batch-gpu", type=int, help="batch per process; gradients accumulate when smaller")
+    g.add_argument("--gamma", type=finite_float, help="R1 regularization weight")
+    g.add_argument("--mirror", type=bool_arg, nargs="?", const=True, default=False, help="x-flip augmentation")
+    g.add_argument("--cond", type=bool_arg, nargs="?", const=True, default=False, help="train on dataset labels")
+    g.add_argument("--cbase", type=int, help="channel base")
+    g.add_argument("--cmax", type=int, help="max channels")
+    g.add_argument("--map-depth", type=int, help="mapping network depth")
+    g.add_argument("--glr", type=finite_float, help="G learning rate")
+    g.add_argument("--dlr", type=finite_float, help="D learning rate")
+    g.add_argument("--mbstd-group", type=int, help="minibatch std group size")
+    g.add_argument("--fp32", type=bool_arg, nargs="?", const=True, default=False, help="disable mixed precision")
+    g.add_argument("--workers", type=int, default=3, help="data loader processes (default: 3)")
+    g.add_argument("--loss", default="stylegan2", choices=["stylegan2", "r3gan"], help="GAN loss (default: stylegan2)")
+    g = p.add_argument_group("augmentation and transfer learning")
+    g.add_argument("--aug", default="ada", choices=["ada", "fixed", "noaug"], help="augmentation mode (default: ada)")
+    g.add_argument("--p", type=finite_float, help="augment probability for --aug fixed (default 0.2)")
+    g.add_argument("--target", type=finite_float, default=0.6, help="ADA target (default: 0.6)")
+    g.add_argument("--augpipe", default="bgc", help="augmentation ops: blit, geom, color, filter, noise, cutout, "
+                   "bg, bgc, bgcf, bgcfn, bgcfnc (default: bgc)")
+    g.add_argument("--ada-kimg", type=finite_float, help="ADA speed (default: 500, 100 when fine-tuning)")
+    g.add_argument("--freezed", type=int, default=0, help="freeze the first N D layers (Freeze-D)")
+
+
+def run(args) -> int:
+    from ..train.distributed import init
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if args.gpus > 1 and world == 1 and not args.dry_run:
+        return _launch_torchrun(args)
+    from ..checkpoint import resolve_device
+
+    d = init(resolve_device(args.device).type) if world > 1 else None
+    if d is not None and args.gpus != world:
+        raise UserError(f"--gpus {args.gpus} does not match torchrun's {world} processes")
+    from ..train.launch import prepare_run
+
+    prepared = prepare_run(args, is_main=d is None or d.is_main)
+    if args.dry_run:
+        print(json.dumps(prepared.config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    from ..train.distributed import gather_objects
+
+    run_dir = Path(gather_objects(str(prepared.run_dir), d)[0]) if d is not None else prepared.run_dir
+    from ..train.loop import train
+
+    last = train(prepared.config, run_dir, device=args.device, resume=prepared.resume)
+    if d is None or d.is_main:
+        fakes = sorted(run_dir.glob("fakes0*.png"))
+        if fakes:
+            print(f"samples: {fakes[-1]}")
+        if last is not None:
+            print(f"network: {last}")
+        print(f"run directory: {run_dir}")
+    return 0
+
+
+def _launch_torchrun(args) -> int:
+    """`--gpus N` on one machine: relaunch this command under torchrun with N processes."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.gpus}",
+           "-m", "stylegan", *args._argv]
+    return subprocess.call(cmd)

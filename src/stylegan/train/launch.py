@@ -1,0 +1,99 @@
+"""From command-line arguments to a run: a new run (resolve options against the dataset, create the run
+directory), a continued run (`--resume RUN_DIR`), or transfer learning (`--resume FILE`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..files import write_text_atomic
+from .config import TrainConfig
+from .options import TrainOptions, resolve_config
+from .rundir import create_run_dir, read_config, run_name, write_config
+
+# What may change when continuing a run; anything else would make it a different run.
+RESUME_OVERRIDES = ("kimg", "tick", "snap", "metrics", "workers")
+
+
+@dataclass
+class PreparedRun:
+    config: TrainConfig
+    run_dir: Path | None  # None on non-main processes and for --dry-run.
+    resume: bool
+
+
+def prepare_run(args, is_main: bool = True) -> PreparedRun:
+    if args.resume and Path(args.resume).is_dir():
+        return _continue_run(args, is_main)
+    if not args.outdir or not args.data:
+        raise UserError("--outdir and --data are required for a new run (or --resume RUN_DIR to continue one)")
+    from ..data.dataset import open_dataset
+
+    dataset = open_dataset(args.data, use_labels=args.cond)
+    opts = TrainOptions(
+        outdir=args.outdir, data=args.data, cfg=args.cfg, preset=args.preset or "auto", gpus=args.gpus,
+        batch=args.batch, batch_gpu=args.batch_gpu, gamma=args.gamma, mirror=args.mirror, cond=args.cond,
+        cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
+        mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
+        workers=args.workers, desc=args.desc, metrics=_metric_list(args.metrics), aug=args.aug, p=args.p,
+        target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
+        resume_from=args.resume, freezed=args.freezed,
+    )
+    cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
+    if args.resume:
+        cfg = _transfer_config(cfg, args, dataset)
+    if args.dry_run or not is_main:
+        return PreparedRun(cfg, None, resume=False)
+    run_dir = create_run_dir(args.outdir, run_name(cfg, dataset.name))
+    write_config(run_dir, cfg, dataset)
+    return PreparedRun(cfg, run_dir, resume=False)
+
+
+def _metric_list(text: str | None) -> tuple[str, ...]:
+    if not text or text.strip().lower() == "none":
+        return ()
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def _continue_run(args, is_main: bool) -> PreparedRun:
+    run_dir = Path(args.resume)
+    cfg = read_config(run_dir)
+    changes = {"kimg": args.kimg, "tick": args.tick, "snap": args.snap,
+               "metrics": _metric_list(args.metrics) if args.metrics != "none" else None,
+               "workers": args.workers if args.workers != 3 else None}
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    if is_main and not args.dry_run:
+        from .state import latest_snapshot
+
+        if latest_snapshot(run_dir) is None:
+            raise UserError(f"--resume {run_dir}: no complete snapshot to continue from")
+        doc = json.loads((run_dir / "config.json").read_text())
+        doc["train"] = cfg.to_dict()
+        write_text_atomic(run_dir / "config.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return PreparedRun(cfg, run_dir, resume=True)
+
+
+def _transfer_config(cfg: TrainConfig, args, dataset) -> TrainConfig:
+    """Transfer learning: the architecture comes from the checkpoint; contradictions are errors, never a silent
+    random init."""
+    from .setup import source_networks
+
+    src = source_networks(args.resume)
+    G = src["G_ema"].config
+    want = {"resolution": (dataset.resolution, G.img_resolution), "channels": (dataset.num_channels, G.img_channels),
+            "classes": (cfg.G.c_dim, G.c_dim)}
+    for what, (data_v, net_v) in want.items():
+        if data_v != net_v:
+            raise UserError(f"--resume {args.resume}: the network has {what} {net_v} but the dataset/flags give "
+                            f"{data_v}; fine-tuning needs them to match")
+    if args.cfg != "stylegan2" and args.cfg != G.arch:
+        raise UserError(f"--cfg {args.cfg} contradicts the network in {args.resume}, which is {G.arch}")
+    for flag, value in (("cbase", args.cbase), ("cmax", args.cmax), ("map_depth", args.map_depth)):
+        if value is not None:
+            raise UserError(f"--{flag.replace('_', '-')} cannot be set with --resume FILE: the architecture comes "
+                            f"from the network")
+    D = src["D"].config if src["D"] is not None else dataclasses.replace(cfg.D, c_dim=G.c_dim)
+    return dataclasses.replace(cfg, cfg=G.arch, G=G, D=dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size))

@@ -1,0 +1,180 @@
+"""The training loop: `train(cfg, run_dir)` runs (or resumes) a run. Usable from Python with no CLI involved.
+
+Each step runs the phases (step.py); every `tick` kimg it reports; every `snap` ticks it writes a snapshot
+(network + training state), an image grid and metrics. SIGINT/SIGTERM finish the current step, write a snapshot
+and return; `train(cfg, run_dir, resume=True)` continues from the newest complete snapshot, exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoint import resolve_device
+from ..data.dataset import open_dataset
+from . import distributed
+from .config import TrainConfig
+from .progress import TICK_FIELDS, Reporter, grid_size, save_fakes_grid, save_reals_grid
+from .setup import build_nets, load_run_snapshot, load_transfer_weights, trainable_D_params
+from .state import latest_snapshot, save_snapshot
+from .step import StepState, Stats, make_optimizers, train_step
+
+
+@dataclass
+class TickState:
+    cur_tick: int = 0
+    tick_start_nimg: int = 0
+
+
+class StopRequest:
+    """SIGINT/SIGTERM set a flag; every process agrees on stopping at the same step."""
+
+    def __init__(self):
+        self.flag = False
+        self.previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handler(self, signum, frame):
+        self.flag = True
+
+    def requested(self, d: distributed.Dist) -> bool:
+        t = torch.tensor([float(self.flag)], device=d.device)
+        return bool(distributed.all_reduce_sum_(t, d).item() > 0)
+
+    def restore(self):
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: bool = False,
+          max_steps: int | None = None) -> Path | None:
+    """Train (or resume) the run in run_dir. Returns the last snapshot written. `max_steps` stops early, as an
+    interrupt would (used by tests)."""
+    run_dir = Path(run_dir)
+    d = distributed.init(resolve_device(device).type)
+    dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, xflip=cfg.mirror)
+    n = build_nets(cfg, d.device)
+    opt = make_optimizers(n, cfg, trainable_D_params(n.D, cfg.freezed))
+    st, tick = StepState(pl_mean=torch.zeros([], device=d.device)), TickState()
+    ada = _make_ada(cfg)
+    snap = latest_snapshot(run_dir) if resume else None
+    if snap is not None:
+        _restore(n, opt, st, tick, ada, *snap)
+    elif cfg.resume_from:
+        load_transfer_weights(n, cfg.resume_from)
+    for module in (n.G, n.D, n.G_ema):
+        distributed.broadcast_module(module, d)
+    rounds = cfg.batch // (cfg.batch_gpu * d.world)
+    reals = _reals(dataset, cfg, d, rounds, st.step)
+    rep = Reporter(run_dir, cfg.kimg, st.cur_nimg, enabled=d.is_main)
+    gw, gh = grid_size(cfg.G.img_resolution)
+    grid_z = torch.from_numpy(np.random.RandomState(cfg.seed).randn(gw * gh, cfg.G.z_dim)).float().to(d.device)
+    grid_c = reals.labels[torch.from_numpy(np.random.RandomState(123).permutation(reals.n)[: gw * gh] % reals.n)]
+    if d.is_main and snap is None:
+        save_reals_grid(run_dir / "reals.png", reals, gw, gh)
+        save_fakes_grid(run_dir / "fakes_init.png", n.G_ema, grid_z, grid_c.to(d.device), gw)
+    rep.log(f"{'resuming at' if snap else 'starting at'} kimg {st.cur_nimg / 1000:.1f}; training to {cfg.kimg} kimg")
+    stop, stats, last = StopRequest(), Stats(), None
+    t_start = t_tick = time.time()
+    start_nimg = st.cur_nimg
+    try:
+        while True:
+            train_step(n, opt, cfg, reals, d, [d.rank * rounds + r for r in range(rounds)], st, stats)
+            _ada_update(ada, n, cfg, d, st, stats)
+            rep.step(st.cur_nimg)
+            done = st.cur_nimg >= cfg.kimg * 1000
+            interrupted = stop.requested(d) or (max_steps is not None and st.step >= max_steps)
+            if not (done or interrupted or tick.cur_tick == 0 or st.cur_nimg >= tick.tick_start_nimg + cfg.tick * 1000):
+                continue
+            # Tick: report, then maybe snapshot.
+            tick_kimg = (st.cur_nimg - tick.tick_start_nimg) / 1000
+            record = {"tick": tick.cur_tick, "kimg": st.cur_nimg / 1000, "time": time.time() - t_start,
+                      "sec_per_tick": time.time() - t_tick, "sec_per_kimg": (time.time() - t_tick) / max(tick_kimg, 1e-9),
+                      "augment_p": float(n.augment.p) if n.augment is not None else 0.0,
+                      "pl_mean": float(st.pl_mean), **stats.reduce(d, TICK_FIELDS)}
+            tick.cur_tick += 1
+            tick.tick_start_nimg = st.cur_nimg
+            if done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0):
+                last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record)
+            rep.tick(record)
+            stats, t_tick = Stats(), time.time()
+            if done or interrupted:
+                break
+    finally:
+        stop.restore()
+        rep.close()
+    kimg_done = (st.cur_nimg - start_nimg) / 1000
+    rep.log(f"{'interrupted' if not done else 'finished'} at kimg {st.cur_nimg / 1000:.1f} "
+            f"({kimg_done:.1f} kimg in {time.time() - t_start:.0f}s); run directory: {run_dir}")
+    distributed.shutdown(d)
+    return last
+
+
+def _reals(dataset, cfg: TrainConfig, d: distributed.Dist, rounds: int, start_step: int):
+    from .data import RealImages
+
+    shards = [d.rank * rounds + r for r in range(rounds)]
+    return RealImages(dataset, cfg.seed, cfg.batch, cfg.batch_gpu, shards, d.device, start_step=start_step,
+                      workers=cfg.workers)
+
+
+def _make_ada(cfg: TrainConfig):
+    if cfg.aug != "ada":
+        return None
+    from .ada import AdaController
+
+    return AdaController(target=cfg.target, ada_kimg=cfg.ada_kimg, interval=cfg.ada_interval)
+
+
+def _ada_update(ada, n, cfg: TrainConfig, d: distributed.Dist, st: StepState, stats: Stats) -> None:
+    """Every ada_interval steps: p <- p + sign(E[sign D(real)] - target) * batch * interval / (ada_kimg * 1000)."""
+    if ada is None:
+        return
+    s = stats.window_take("signs_real")  # Sign sum and count since the last update, this process.
+    t = distributed.all_reduce_sum_(torch.tensor(s, dtype=torch.float64, device=d.device), d)
+    ada.observe(float(t[0]), int(t[1]))
+    if st.step % cfg.ada_interval == 0:
+        n.augment.p.fill_(ada.update(float(n.augment.p), cfg.batch))
+
+
+def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainConfig, d, grid_z, grid_c, gw, record):
+    """Write fakes grid, network snapshot and training state (main process), evaluate metrics (all processes)."""
+    kimg = st.cur_nimg // 1000
+    metrics = {}
+    if cfg.metrics:
+        from ..metrics import compute_metrics
+
+        metrics = compute_metrics(list(cfg.metrics), n.G_ema, cfg.data, device=d.device)
+        record["metrics"] = metrics
+    rng = distributed.gather_objects({"torch": torch.get_rng_state(),
+                                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, d)
+    if not d.is_main:
+        return None
+    save_fakes_grid(run_dir / f"fakes{kimg:06d}.png", n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
+    state = {"step": st.step, "cur_nimg": st.cur_nimg, "pl_mean": st.pl_mean.cpu(), "cur_tick": tick.cur_tick,
+             "tick_start_nimg": tick.tick_start_nimg, "opt_G": opt.G.state_dict(), "opt_D": opt.D.state_dict(),
+             "augment_p": n.augment.p.cpu() if n.augment is not None else None,
+             "ada": ada.state_dict() if ada is not None else None, "rng": rng, "seed": cfg.seed}
+    meta = {"kimg": f"{st.cur_nimg / 1000:g}", "tick": str(tick.cur_tick), "run": run_dir.name,
+            "training": cfg.to_json(), "augment_p": repr(float(n.augment.p) if n.augment is not None else 0.0)}
+    if metrics:
+        meta["metrics"] = json.dumps(metrics)
+    return save_snapshot(run_dir, kimg, n.G_ema, n.G, n.D, state, meta)
+
+
+def _restore(n, opt, st: StepState, tick: TickState, ada, net_path, state: dict) -> None:
+    load_run_snapshot(n, net_path)
+    opt.G.load_state_dict(state["opt_G"])
+    opt.D.load_state_dict(state["opt_D"])
+    st.step, st.cur_nimg = state["step"], state["cur_nimg"]
+    st.pl_mean = state["pl_mean"].to(st.pl_mean.device)
+    tick.cur_tick, tick.tick_start_nimg = state["cur_tick"], state["tick_start_nimg"]
+    if n.augment is not None and state["augment_p"] is not None:
+        n.augment.p.copy_(state["augment_p"])
+    if ada is not None and state["ada"] is not None:
+        ada.load_state_dict(state["ada"])

@@ -1,0 +1,118 @@
+"""From what the user asked (TrainOptions: None = not given) to a fully resolved TrainConfig.
+
+Precedence: preset < generation recipe < explicit options. Validation errors are UserErrors naming the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import UserError
+from .config import GENERATIONS, PRESETS, TrainConfig, network_configs, preset
+
+
+@dataclass
+class TrainOptions:
+    outdir: str
+    data: str
+    cfg: str = "stylegan2"
+    preset: str = "auto"
+    gpus: int = 1
+    batch: int | None = None
+    batch_gpu: int | None = None
+    gamma: float | None = None
+    mirror: bool = False
+    cond: bool = False
+    cbase: int | None = None
+    cmax: int | None = None
+    map_depth: int | None = None
+    glr: float | None = None
+    dlr: float | None = None
+    mbstd_group: int | None = None
+    kimg: float | None = None
+    tick: float | None = None
+    snap: int | None = None
+    seed: int = 0
+    fp32: bool = False
+    workers: int = 3
+    desc: str | None = None
+    metrics: tuple[str, ...] = ()
+    aug: str = "ada"
+    p: float | None = None
+    target: float = 0.6
+    augpipe: str = "bgc"
+    ada_kimg: float | None = None
+    loss: str = "stylegan2"
+    ema_kimg: float | None = None
+    style_mixing: float | None = None
+    pl_weight: float | None = None
+    resume_from: str | None = None
+    freezed: int = 0
+
+
+def recipe(cfg: str, batch: int) -> dict:
+    """Per-generation official defaults that override the preset (stylegan3 train.py)."""
+    if cfg in ("stylegan3-t", "stylegan3-r"):
+        r = dict(map_depth=2, glr=0.0025, style_mixing=0.0, pl_weight=0.0)
+        if cfg == "stylegan3-r":
+            r.update(blur_init_sigma=10.0, blur_fade_kimg=batch * 200 / 32)
+        return r
+    return {}
+
+
+def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> TrainConfig:
+    """Resolve options against the dataset (resolution, channels, number of classes)."""
+    if o.cfg not in GENERATIONS:
+        raise UserError(f"--cfg must be one of {', '.join(GENERATIONS)}, got {o.cfg!r}")
+    if o.preset not in PRESETS:
+        raise UserError(f"--preset must be one of {', '.join(PRESETS)}, got {o.preset!r}")
+    if res < 4 or res & (res - 1):
+        raise UserError(f"dataset resolution {res} is not a power of two >= 4; prepare it with `stylegan dataset`")
+    if o.gpus < 1:
+        raise UserError(f"--gpus must be >= 1, got {o.gpus}")
+    if o.cond and label_dim == 0:
+        raise UserError("--cond requires a dataset with labels (dataset.json labels), but this one has none")
+    h = preset(o.preset, res, o.gpus)
+    batch = o.batch or h.batch
+    r = recipe(o.cfg, batch)
+    pick = lambda name, default: getattr(o, name) if getattr(o, name) is not None else r.get(name, default)  # noqa
+    batch_gpu = o.batch_gpu or batch // o.gpus
+    mbstd_group = pick("mbstd_group", h.mbstd_group)
+    if batch % o.gpus:
+        raise UserError(f"--batch {batch} must be a multiple of --gpus {o.gpus}")
+    if batch % (o.gpus * batch_gpu):
+        raise UserError(f"--batch {batch} must be a multiple of --gpus {o.gpus} x --batch-gpu {batch_gpu}")
+    if batch_gpu < mbstd_group:
+        raise UserError(f"--batch-gpu {batch_gpu} cannot be smaller than --mbstd-group {mbstd_group}")
+    if batch_gpu % mbstd_group:
+        raise UserError(f"--batch-gpu {batch_gpu} must be a multiple of --mbstd-group {mbstd_group}")
+    if not 0 <= o.target <= 1:
+        raise UserError(f"--target must be in [0, 1], got {o.target}")
+    if o.aug not in ("ada", "fixed", "noaug"):
+        raise UserError(f"--aug must be ada, fixed or noaug, got {o.aug!r}")
+    if o.loss not in ("stylegan2", "r3gan"):
+        raise UserError(f"--loss must be stylegan2 or r3gan, got {o.loss!r}")
+    cbase, cmax = pick("cbase", h.cbase), pick("cmax", h.cmax)
+    if o.cfg == "stylegan3-r" and o.cbase is None:
+        cbase, cmax = cbase * 2, cmax * 2  # Official: -R doubles the channels.
+    G, D = network_configs(o.cfg, h, res, channels, label_dim if o.cond else 0, o.fp32, cbase, cmax,
+                           pick("map_depth", h.map_depth), mbstd_group)
+    ema_kimg = o.ema_kimg if o.ema_kimg is not None else (h.ema_kimg if o.preset != "auto" else batch * 10 / 32)
+    return TrainConfig(
+        outdir=o.outdir, data=o.data, cfg=o.cfg, preset=o.preset, desc=o.desc, seed=o.seed,
+        kimg=o.kimg if o.kimg is not None else h.kimg, tick=o.tick if o.tick is not None else h.tick,
+        snap=o.snap if o.snap is not None else h.snap, metrics=tuple(o.metrics), cond=o.cond, mirror=o.mirror,
+        workers=o.workers, G=G, D=D, gpus=o.gpus, batch=batch, batch_gpu=batch_gpu,
+        glr=pick("glr", h.glr), dlr=o.dlr if o.dlr is not None else h.dlr, loss=o.loss,
+        gamma=o.gamma if o.gamma is not None else h.gamma, style_mixing=pick("style_mixing", h.style_mixing),
+        pl_weight=pick("pl_weight", h.pl_weight), ema_kimg=ema_kimg,
+        ema_rampup=None if o.resume_from else h.ema_rampup,
+        blur_init_sigma=0.0 if o.resume_from else r.get("blur_init_sigma", 0.0),
+        blur_fade_kimg=r.get("blur_fade_kimg", 0.0), fp32=o.fp32, aug=o.aug, augpipe=o.augpipe,
+        p=o.p if o.p is not None else (0.2 if o.aug == "fixed" else 0.0), target=o.target,
+        ada_kimg=o.ada_kimg if o.ada_kimg is not None else (100 if o.resume_from else 500),
+        resume_from=o.resume_from, freezed=o.freezed,
+    )
+
+

@@ -1,0 +1,97 @@
+"""What a user sees while training: a progress bar (kimg, sec/kimg, ETA, losses, augment p), one log line per
+tick in log.txt, one JSON object per tick in stats.jsonl, and image grids of reals and fakes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..images import make_grid, save_png, to_uint8
+
+TICK_FIELDS = ["loss_G", "loss_D", "r1", "r2", "pl", "pl_lengths", "scores_real", "scores_fake", "signs_real",
+               "nonfinite_grads"]
+
+
+def format_duration(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s // 3600}h {(s // 60) % 60:02d}m"
+
+
+class Reporter:
+    def __init__(self, run_dir: Path, total_kimg: float, start_nimg: int, enabled: bool):
+        self.run_dir, self.total_kimg, self.enabled = run_dir, total_kimg, enabled
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=round(total_kimg, 3), initial=round(start_nimg / 1000, 3), unit="kimg",
+                            bar_format="{l_bar}{bar}| {n:.1f}/{total:.0f} kimg [{elapsed}<{remaining}{postfix}]",
+                            dynamic_ncols=True)
+
+    def step(self, cur_nimg: int) -> None:
+        if self.bar is not None:
+            self.bar.n = round(cur_nimg / 1000, 3)
+            self.bar.refresh() if time.monotonic() - self.bar.last_print_t > 0.5 else None
+
+    def log(self, line: str) -> None:
+        if not self.enabled:
+            return
+        with open(self.run_dir / "log.txt", "a") as f:
+            f.write(line + "\n")
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line, flush=True)
+
+    def tick(self, record: dict) -> None:
+        """Append the tick's record to stats.jsonl and show it."""
+        if not self.enabled:
+            return
+        with open(self.run_dir / "stats.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        eta = (self.total_kimg - record["kimg"]) * (record["sec_per_kimg"] or 0)
+        fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
+        line = (f"tick {record['tick']:<5d} kimg {record['kimg']:<8.1f} time {format_duration(record['time']):<9s} "
+                f"sec/kimg {fmt(record['sec_per_kimg']):<6s} ETA {format_duration(eta):<9s} "
+                f"loss_G {fmt(record['loss_G'])} loss_D {fmt(record['loss_D'])} r1 {fmt(record['r1'])} "
+                f"augment {record['augment_p']:.3f}")
+        if record.get("metrics"):
+            line += " " + " ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items())
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{fmt(record['sec_per_kimg'])} s/kimg, G {fmt(record['loss_G'])}, "
+                                     f"D {fmt(record['loss_D'])}, p {record['augment_p']:.3f}", refresh=False)
+        self.log(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def grid_size(res: int) -> tuple[int, int]:
+    """Official snapshot grid: about 7680 x 4320 pixels, 7..32 columns and 4..32 rows."""
+    return int(np.clip(7680 // res, 7, 32)), int(np.clip(4320 // res, 4, 32))
+
+
+def save_reals_grid(path: Path, reals, gw: int, gh: int) -> None:
+    idx = torch.from_numpy(np.random.RandomState(123).permutation(reals.n)[: gw * gh] % reals.n)
+    if reals.images is not None:
+        img = reals.images[idx].permute(0, 2, 3, 1).numpy()
+    else:
+        img = np.stack([reals.dataset[int(i)][0].transpose(1, 2, 0) for i in idx])
+    save_png(path, make_grid(img, gw))
+
+
+@torch.no_grad()
+def save_fakes_grid(path: Path, G_ema, z: torch.Tensor, c: torch.Tensor, gw: int, batch: int = 64) -> None:
+    """Uncurated grid from fixed latents, G_ema, constant noise (as the official fakesKKKKKK.png)."""
+    imgs = [to_uint8(G_ema(z[i: i + batch], c[i: i + batch], noise_mode="const")) for i in range(0, len(z), batch)]
+    save_png(path, make_grid(np.concatenate(imgs), gw))

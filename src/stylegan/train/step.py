@@ -1,0 +1,127 @@
+"""One training step: the four phases over this process's shards, gradient reduction, optimizer steps, EMA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import distributed, phases
+from .config import TrainConfig
+from .data import RealImages, seed_shard
+from .ema import update_ema
+from .schedule import blur_sigma, ema_beta, lazy_regularization_adam
+
+
+@dataclass
+class Optimizers:
+    G: torch.optim.Optimizer
+    D: torch.optim.Optimizer
+    G_params: list  # What each optimizer updates (Freeze-D leaves frozen D layers out).
+    D_params: list
+
+
+def make_optimizers(n: phases.Nets, cfg: TrainConfig, D_params: list) -> Optimizers:
+    """Adam(beta1 0, beta2 0.99, eps 1e-8); with lazy regularization, lr and betas are corrected for the interval
+    and the same optimizer serves the main and the regularization phase (StyleGAN2 Appendix B)."""
+    def adam(params, lr, interval):
+        betas = (0.0, 0.99)
+        if interval:
+            lr, betas = lazy_regularization_adam(lr, betas, interval)
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+
+    G_params = list(n.G.parameters())
+    return Optimizers(G=adam(G_params, cfg.glr, g_reg_interval(cfg)), D=adam(D_params, cfg.dlr, d_reg_interval(cfg)),
+                      G_params=G_params, D_params=D_params)
+
+
+def g_reg_interval(cfg: TrainConfig) -> int | None:
+    return cfg.g_reg_interval if cfg.pl_weight > 0 else None
+
+
+def d_reg_interval(cfg: TrainConfig) -> int | None:
+    return cfg.d_reg_interval if cfg.gamma > 0 else None
+
+
+@dataclass
+class StepState:
+    """Training state that changes every step (saved in the training state for exact resume)."""
+
+    step: int = 0
+    cur_nimg: int = 0
+    pl_mean: torch.Tensor = field(default_factory=lambda: torch.zeros([]))
+
+
+class Stats:
+    """Sums and counts of per-sample statistics: over a tick (reduced over processes when read), and over the
+    ADA window (taken and reset every step)."""
+
+    SUMMED = ("nonfinite_grads",)  # Reported as totals; everything else as means.
+    WINDOWED = ("signs_real",)  # Also tracked for the ADA controller.
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, float] = {}
+        self.window: dict[str, list[float]] = {}
+
+    def add(self, name: str, values: torch.Tensor) -> None:
+        values = values.detach().float().flatten()
+        total, count = float(values.sum()), values.numel()
+        self.sums[name] = self.sums.get(name, 0.0) + total
+        self.counts[name] = self.counts.get(name, 0.0) + count
+        if name in self.WINDOWED:
+            w = self.window.setdefault(name, [0.0, 0.0])
+            w[0] += total
+            w[1] += count
+
+    def window_take(self, name: str) -> list[float]:
+        """[sum, count] of `name` since the previous call."""
+        return self.window.pop(name, [0.0, 0.0])
+
+    def reduce(self, d: distributed.Dist, names: list[str]) -> dict[str, float | None]:
+        t = torch.tensor([[self.sums.get(k, 0.0), self.counts.get(k, 0.0)] for k in names], dtype=torch.float64)
+        t = distributed.all_reduce_sum_(t.to(d.device), d).cpu()
+        return {k: (s if k in self.SUMMED else (s / c if c > 0 else None)) for k, (s, c) in zip(names, t.tolist())}
+
+
+def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealImages, d: distributed.Dist,
+               shards: list[int], st: StepState, stats: Stats) -> None:
+    """Run every phase due at st.step, update G_ema, advance st (step, cur_nimg, pl_mean)."""
+    blur = blur_sigma(st.cur_nimg, cfg.blur_init_sigma, cfg.blur_fade_kimg)
+    local = reals.step(st.step)
+    num_shards = len(shards) * d.world
+    schedule = [("Gmain", 1), ("Greg", g_reg_interval(cfg)), ("Dmain", 1), ("Dreg", d_reg_interval(cfg))]
+    for phase_idx, (name, interval) in enumerate(schedule):
+        if interval is None or st.step % interval:
+            continue
+        is_G = name.startswith("G")
+        optimizer, params = (opt.G, opt.G_params) if is_G else (opt.D, opt.D_params)
+        optimizer.zero_grad(set_to_none=True)
+        for p in params:
+            p.requires_grad_(True)
+        pl_sum = torch.zeros([], device=d.device)
+        for k, (real_img, real_c) in zip(shards, local):
+            seed_shard(cfg.seed, st.step, k, phase_idx)
+            z = torch.randn([real_img.shape[0], n.G.z_dim], device=d.device)
+            c = reals.random_labels(real_img.shape[0])
+            if name == "Gmain":
+                loss, s = phases.g_main(n, cfg, z, c, real_img, real_c, blur)
+            elif name == "Greg":
+                loss, s = phases.g_reg(n, cfg, z, c, st.pl_mean)
+                pl_sum = pl_sum + s["pl_lengths"].mean()
+            elif name == "Dmain":
+                loss, s = phases.d_main(n, cfg, z, c, real_img, real_c, blur)
+            else:
+                loss, s = phases.d_reg(n, cfg, z, c, real_img, real_c, blur)
+            (loss * interval).backward()  # Lazy regularization: scale by the interval (StyleGAN2 Appendix B).
+            for key, v in s.items():
+                stats.add(key, v)
+        for p in params:
+            p.requires_grad_(False)
+        stats.add("nonfinite_grads", torch.tensor([distributed.reduce_gradients(params, d, num_shards)]))
+        optimizer.step()
+        if name == "Greg":  # pl_mean moves toward the mean over all shards of all processes.
+            st.pl_mean = st.pl_mean.lerp(distributed.all_reduce_sum_(pl_sum, d) / num_shards, cfg.pl_decay)
+    update_ema(n.G_ema, n.G, ema_beta(cfg.batch, cfg.ema_kimg, cfg.ema_rampup, st.cur_nimg))
+    st.step += 1
+    st.cur_nimg += cfg.batch

@@ -1,0 +1,155 @@
+"""Training: real steps change weights, exact resume, interruption, --dry-run, argument errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+
+from stylegan import checkpoint
+from stylegan.cli import main
+
+TINY = ["--preset", "small", "--cbase", "256", "--cmax", "32", "--batch", "8", "--mbstd-group", "4",
+        "--device", "cpu", "--workers", "0", "--metrics", "none"]
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    """40 images of colored discs, 16x16, as a raw folder (prepared on the fly by training)."""
+    root = tmp_path_factory.mktemp("toy")
+    rng = np.random.RandomState(0)
+    yy, xx = np.mgrid[:16, :16]
+    for i in range(40):
+        img = np.full((16, 16, 3), 255, np.uint8)
+        cy, cx = rng.randint(5, 11, 2)
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rng.randint(9, 40)] = rng.randint(0, 255, 3)
+        PIL.Image.fromarray(img).save(root / f"{i:02d}.png")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+
+
+def run_train(*args):
+    assert main(["train", *args]) == 0
+
+
+def only_run(outdir: Path) -> Path:
+    (run,) = [p for p in outdir.iterdir() if p.is_dir()]
+    return run
+
+
+def final_snapshot(run: Path) -> checkpoint.Checkpoint:
+    return checkpoint.read(sorted(run.glob("network-snapshot-*.safetensors"))[-1])
+
+
+def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
+    run_train("--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "0.064", "--tick", "0.032",
+              "--aug", "noaug")
+    run = only_run(tmp_path / "runs")
+    assert run.name == "00000-stylegan2-" + run.name.split("-", 2)[2]
+    assert "-gpus1-batch8-gamma0.05" in run.name
+    for name in ("config.json", "log.txt", "stats.jsonl", "reals.png", "fakes_init.png"):
+        assert (run / name).is_file(), name
+    records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["tick"] for r in records] == [0, 1, 2]
+    for r in records:
+        for key in ("kimg", "tick", "sec_per_kimg", "loss_G", "loss_D", "r1", "pl", "augment_p"):
+            assert key in r
+        assert np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"])
+    assert records[-1]["kimg"] == pytest.approx(0.064)
+    ck = final_snapshot(run)
+    assert ck.has("G_ema") and ck.has("G") and ck.has("D")
+    # Weights moved away from the seeded initialization, and G_ema differs from G (it averages).
+    from stylegan.train.config import TrainConfig
+    from stylegan.train.setup import build_nets
+
+    cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"])
+    init = build_nets(cfg, torch.device("cpu"))
+    G, G_ema, D = ck.state_dict("G"), ck.state_dict("G_ema"), ck.state_dict("D")
+    key = "synthesis.b16.conv1.weight"
+    assert not torch.equal(G[key], init.G.state_dict()[key])
+    assert not torch.equal(G_ema[key], G[key]) and not torch.equal(G_ema[key], init.G.state_dict()[key])
+    assert not torch.equal(D["b16.conv0.weight"], init.D.state_dict()["b16.conv0.weight"])
+    assert all(torch.isfinite(v).all() for v in G.values())
+    # The snapshot is usable as a network.
+    net = checkpoint.load(sorted(run.glob("network-snapshot-*.safetensors"))[-1])
+    assert net(torch.randn(2, net.z_dim), None).shape == (2, 3, 16, 16)
+
+
+def test_resume_is_exact(toy_data, tmp_path):
+    common = ["--data", str(toy_data), *TINY, "--tick", "0.032", "--snap", "1", "--aug", "noaug"]
+    run_train("--outdir", str(tmp_path / "a"), *common, "--kimg", "0.096")
+    run_train("--outdir", str(tmp_path / "b"), *common, "--kimg", "0.048")
+    run_b = only_run(tmp_path / "b")
+    run_train("--resume", str(run_b), "--kimg", "0.096")
+    a, b = final_snapshot(only_run(tmp_path / "a")), final_snapshot(run_b)
+    assert a.tensors.keys() == b.tensors.keys()
+    for k in a.tensors:
+        assert torch.equal(a.tensors[k], b.tensors[k]), k
+
+
+def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
+    """An interrupt between steps writes a snapshot; resuming from it ends with identical weights."""
+    from stylegan.train.launch import prepare_run
+    from stylegan.train.loop import train
+    from stylegan.cli import build_parser
+
+    common = ["--data", str(toy_data), *TINY, "--tick", "0.032", "--kimg", "0.064", "--aug", "noaug"]
+    run_train("--outdir", str(tmp_path / "a"), *common)
+    args = build_parser().parse_args(["train", "--outdir", str(tmp_path / "b"), *common])
+    prep = prepare_run(args)
+    train(prep.config, prep.run_dir, device="cpu", max_steps=3)  # Stops mid-tick, like Ctrl-C.
+    assert "interrupted" in (prep.run_dir / "log.txt").read_text()
+    run_train("--resume", str(prep.run_dir))
+    a, b = final_snapshot(only_run(tmp_path / "a")), final_snapshot(prep.run_dir)
+    for k in a.tensors:
+        assert torch.equal(a.tensors[k], b.tensors[k]), k
+
+
+def test_dry_run_prints_resolved_config(toy_data, tmp_path, capsys):
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--preset", "small",
+                 "--gamma", "3", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["gamma"] == 3 and cfg["batch"] == 32 and cfg["G"]["img_resolution"] == 16
+    assert cfg["G"]["mapping"]["num_layers"] == 2 and cfg["preset"] == "small"
+    assert not (tmp_path / "runs").exists()
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "{tmp}/nope"], "nope"),
+    (["--data", "{data}", "--gpus", "3", "--batch", "8"], "multiple of --gpus"),
+    (["--data", "{data}", "--batch", "8", "--batch-gpu", "3"], "multiple of"),
+    (["--data", "{data}", "--cfg", "stylegan9"], "--cfg"),
+])
+def test_bad_arguments_are_one_line_errors(toy_data, tmp_path, args, message):
+    args = [a.format(tmp=tmp_path, data=toy_data) for a in args]
+    r = cli("train", "--outdir", str(tmp_path / "runs"), *args, "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_resolution_mismatch_on_transfer_is_an_error(toy_data, tmp_path):
+    from conftest import tiny_generator_config
+    from stylegan.models import Generator
+
+    net = tmp_path / "net32.safetensors"
+    checkpoint.save(Generator(tiny_generator_config(img_resolution=32)), net)
+    r = cli("train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--resume", str(net), "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2
+    assert "resolution 32" in r.stderr and "16" in r.stderr and "Traceback" not in r.stderr
