@@ -1,0 +1,1 @@
+"""Training: augmentation (ADA), losses, schedules and the training loop."""
