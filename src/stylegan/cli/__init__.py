@@ -11,12 +11,14 @@ import sys
 
 from ..errors import UserError
 from . import convert, dataset, generate, inspect
+from . import metrics as metrics_cmd
 
 # Subcommand name -> module. Order is the order shown in --help.
 COMMANDS = {
     "generate": generate,
     "convert": convert,
     "inspect": inspect,
+    "metrics": metrics_cmd,
     "dataset": dataset,
 }
 
