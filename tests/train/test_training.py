@@ -153,3 +153,17 @@ def test_resolution_mismatch_on_transfer_is_an_error(toy_data, tmp_path):
             env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 2
     assert "resolution 32" in r.stderr and "16" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_two_processes_equal_one_process_with_the_same_global_batch(toy_data, tmp_path):
+    """torchrun with 2 CPU processes (gloo) == 1 process accumulating the same two shards of 4."""
+    common = ["--data", str(toy_data), *TINY, "--tick", "0.032", "--kimg", "0.032", "--aug", "noaug"]
+    env = {"STYLEGAN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    one = cli("train", "--outdir", str(tmp_path / "one"), *common, "--batch-gpu", "4", env=env)
+    assert one.returncode == 0, one.stderr
+    two = cli("train", "--outdir", str(tmp_path / "two"), *common, "--gpus", "2", env=env)  # Launches torchrun.
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = final_snapshot(only_run(tmp_path / "one")), final_snapshot(only_run(tmp_path / "two"))
+    assert "gpus2" in only_run(tmp_path / "two").name
+    for k in a.tensors:  # Equal up to the order of float summation in the gradient all-reduce.
+        assert torch.allclose(a.tensors[k], b.tensors[k], rtol=1e-4, atol=1e-5), k

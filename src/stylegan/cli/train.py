@@ -90,18 +90,24 @@ def run(args) -> int:
     d = init(resolve_device(args.device).type) if world > 1 else None
     if d is not None and args.gpus != world:
         raise UserError(f"--gpus {args.gpus} does not match torchrun's {world} processes")
+    from ..train.config import TrainConfig
+    from ..train.distributed import gather_objects
     from ..train.launch import prepare_run
 
-    prepared = prepare_run(args, is_main=d is None or d.is_main)
+    # Rank 0 alone prepares the dataset cache and the run directory, then shares the resolved config.
+    prepared = prepare_run(args) if d is None or d.is_main else None
     if args.dry_run:
         print(json.dumps(prepared.config.to_dict(), indent=2, sort_keys=True))
         return 0
-    from ..train.distributed import gather_objects
-
-    run_dir = Path(gather_objects(str(prepared.run_dir), d)[0]) if d is not None else prepared.run_dir
+    if d is not None:
+        payload = (prepared.config.to_dict(), str(prepared.run_dir), prepared.resume) if prepared else None
+        cfg_dict, run_dir, resume = gather_objects(payload, d)[0]
+        cfg, run_dir = TrainConfig.from_dict(cfg_dict), Path(run_dir)
+    else:
+        cfg, run_dir, resume = prepared.config, prepared.run_dir, prepared.resume
     from ..train.loop import train
 
-    last = train(prepared.config, run_dir, device=args.device, resume=prepared.resume)
+    last = train(cfg, run_dir, device=args.device, resume=resume)
     if d is None or d.is_main:
         fakes = sorted(run_dir.glob("fakes0*.png"))
         if fakes:

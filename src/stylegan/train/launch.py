@@ -21,13 +21,13 @@ RESUME_OVERRIDES = ("kimg", "tick", "snap", "metrics", "workers")
 @dataclass
 class PreparedRun:
     config: TrainConfig
-    run_dir: Path | None  # None on non-main processes and for --dry-run.
+    run_dir: Path | None  # None for --dry-run.
     resume: bool
 
 
-def prepare_run(args, is_main: bool = True) -> PreparedRun:
+def prepare_run(args) -> PreparedRun:
     if args.resume and Path(args.resume).is_dir():
-        return _continue_run(args, is_main)
+        return _continue_run(args)
     if not args.outdir or not args.data:
         raise UserError("--outdir and --data are required for a new run (or --resume RUN_DIR to continue one)")
     from ..data.dataset import open_dataset
@@ -45,7 +45,7 @@ def prepare_run(args, is_main: bool = True) -> PreparedRun:
     cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
     if args.resume:
         cfg = _transfer_config(cfg, args, dataset)
-    if args.dry_run or not is_main:
+    if args.dry_run:
         return PreparedRun(cfg, None, resume=False)
     run_dir = create_run_dir(args.outdir, run_name(cfg, dataset.name))
     write_config(run_dir, cfg, dataset)
@@ -58,14 +58,14 @@ def _metric_list(text: str | None) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
-def _continue_run(args, is_main: bool) -> PreparedRun:
+def _continue_run(args) -> PreparedRun:
     run_dir = Path(args.resume)
     cfg = read_config(run_dir)
     changes = {"kimg": args.kimg, "tick": args.tick, "snap": args.snap,
                "metrics": _metric_list(args.metrics) if args.metrics != "none" else None,
                "workers": args.workers if args.workers != 3 else None}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
-    if is_main and not args.dry_run:
+    if not args.dry_run:
         from .state import latest_snapshot
 
         if latest_snapshot(run_dir) is None:

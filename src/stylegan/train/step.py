@@ -43,6 +43,33 @@ def d_reg_interval(cfg: TrainConfig) -> int | None:
     return cfg.d_reg_interval if cfg.gamma > 0 else None
 
 
+class TrackedBuffers:
+    """Buffers that `tracking_emas` updates during the D phase (w_avg, StyleGAN3 magnitude EMAs).
+
+    Each shard updates them from the same starting value; the results are averaged over all shards of all processes.
+    Since every update is a lerp toward a batch statistic, this equals one update with the global mean statistic,
+    so the result does not depend on how the batch is split across processes and accumulation rounds."""
+
+    def __init__(self, G: torch.nn.Module):
+        self.buffers = [b for m in G.modules() if hasattr(m, "track_emas") for b in m.buffers(recurse=False)]
+
+    def begin(self) -> None:
+        self.start = [b.detach().clone() for b in self.buffers]
+        self.acc = [torch.zeros_like(b, dtype=torch.float64) for b in self.buffers]
+
+    def before_shard(self) -> None:
+        for b, s in zip(self.buffers, self.start):
+            b.copy_(s)
+
+    def after_shard(self) -> None:
+        for a, b in zip(self.acc, self.buffers):
+            a += b
+
+    def finish(self, d: distributed.Dist, num_shards: int) -> None:
+        for a, b in zip(self.acc, self.buffers):
+            b.copy_(distributed.all_reduce_sum_(a, d) / num_shards)
+
+
 @dataclass
 class StepState:
     """Training state that changes every step (saved in the training state for exact resume)."""
@@ -90,6 +117,7 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
     blur = blur_sigma(st.cur_nimg, cfg.blur_init_sigma, cfg.blur_fade_kimg)
     local = reals.step(st.step)
     num_shards = len(shards) * d.world
+    tracked = TrackedBuffers(n.G)
     schedule = [("Gmain", 1), ("Greg", g_reg_interval(cfg)), ("Dmain", 1), ("Dreg", d_reg_interval(cfg))]
     for phase_idx, (name, interval) in enumerate(schedule):
         if interval is None or st.step % interval:
@@ -100,6 +128,8 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
         for p in params:
             p.requires_grad_(True)
         pl_sum = torch.zeros([], device=d.device)
+        if name == "Dmain":
+            tracked.begin()
         for k, (real_img, real_c) in zip(shards, local):
             seed_shard(cfg.seed, st.step, k, phase_idx)
             z = torch.randn([real_img.shape[0], n.G.z_dim], device=d.device)
@@ -110,7 +140,9 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
                 loss, s = phases.g_reg(n, cfg, z, c, st.pl_mean)
                 pl_sum = pl_sum + s["pl_lengths"].mean()
             elif name == "Dmain":
+                tracked.before_shard()
                 loss, s = phases.d_main(n, cfg, z, c, real_img, real_c, blur)
+                tracked.after_shard()
             else:
                 loss, s = phases.d_reg(n, cfg, z, c, real_img, real_c, blur)
             (loss * interval).backward()  # Lazy regularization: scale by the interval (StyleGAN2 Appendix B).
@@ -120,6 +152,8 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
             p.requires_grad_(False)
         stats.add("nonfinite_grads", torch.tensor([distributed.reduce_gradients(params, d, num_shards)]))
         optimizer.step()
+        if name == "Dmain":
+            tracked.finish(d, num_shards)
         if name == "Greg":  # pl_mean moves toward the mean over all shards of all processes.
             st.pl_mean = st.pl_mean.lerp(distributed.all_reduce_sum_(pl_sum, d) / num_shards, cfg.pl_decay)
     update_ema(n.G_ema, n.G, ema_beta(cfg.batch, cfg.ema_kimg, cfg.ema_rampup, st.cur_nimg))
