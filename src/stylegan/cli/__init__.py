@@ -10,11 +10,12 @@ import os
 import sys
 
 from ..errors import UserError
-from . import convert, dataset, generate, inspect
+from . import convert, dataset, generate, inspect, train
 from . import metrics as metrics_cmd
 
 # Subcommand name -> module. Order is the order shown in --help.
 COMMANDS = {
+    "train": train,
     "generate": generate,
     "convert": convert,
     "inspect": inspect,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
