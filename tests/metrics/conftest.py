@@ -37,6 +37,20 @@ class OfficialVGGStandIn(nn.Module):
         return f
 
 
+class OfficialInceptionStandIn(nn.Module):
+    """The official inception-2015-12-05.pt calling convention: uint8 NCHW of any size in; pool features, or class
+    probabilities (here: a softmax over 10 "classes" of the mean colour)."""
+
+    def forward(self, img: torch.Tensor, return_features: bool = False, use_fp16: bool = False,
+                no_output_bias: bool = False) -> torch.Tensor:
+        x = img.to(torch.float32) / 128 - 1
+        f = F.adaptive_avg_pool2d(x, 4).flatten(1)
+        if return_features:
+            return f
+        logits = f[:, :10] * 20
+        return torch.softmax(logits, dim=1)
+
+
 def script(module: nn.Module, path: Path) -> Path:
     import warnings
 
@@ -51,7 +65,8 @@ def standins(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("detectors")
     return {"plain": script(PlainFeatures(), d / "plain.pt"),
             "vgg": script(OfficialVGGStandIn(), d / "vgg.pt"),
-            "vgg2": script(OfficialVGGStandIn(2.0), d / "vgg2.pt")}
+            "vgg2": script(OfficialVGGStandIn(2.0), d / "vgg2.pt"),
+            "inception": script(OfficialInceptionStandIn(), d / "inception.pt")}
 
 
 @pytest.fixture(autouse=True)

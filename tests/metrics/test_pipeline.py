@@ -33,7 +33,9 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_perturbation(standins):
 def test_real_statistics_are_cached(standins, isolated_cache, tiny_G):
     reals = ArrayDataset(_images(1, n=12))
     opts = MetricOptions(device="cpu", detector=str(standins["plain"]), progress=False, gen_batch=4)
+    rng_state = torch.get_rng_state()
     first = compute_metrics(["fid50k_full", "kid50k_full"], tiny_G, reals, num=6, options=opts)
+    assert torch.equal(torch.get_rng_state(), rng_state)  # Seeded sampling leaves the caller's RNG alone.
     reads = reals.reads
     assert reads == 12  # FID and KID shared one pass over the reals.
     files = list((isolated_cache / "metrics").glob("*.npz"))
@@ -106,3 +108,10 @@ def test_is_needs_official_inception(standins, tiny_G):
     with pytest.raises(UserError, match="Inception score"):
         compute_metrics(["is50k"], tiny_G, None, num=2,
                         options=MetricOptions(device="cpu", detector=str(standins["plain"]), progress=False))
+
+
+def test_is_and_fid_with_official_interface(standins, tiny_G):
+    opts = MetricOptions(device="cpu", detector=str(standins["inception"]), progress=False)
+    out = compute_metrics(["is50k", "fid50k_full"], tiny_G, ArrayDataset(_images(4, n=10)), num=20, options=opts)
+    assert set(out) == {"is20_mean", "is20_std", "fid20_full"}
+    assert 1 <= out["is20_mean"] <= 10 and out["is20_std"] >= 0 and out["fid20_full"] > 0

@@ -107,7 +107,8 @@ def iterate_dataset(dataset, num: int, batch_size: int, num_workers: int = 0,
                     indices: list[int] | None = None) -> Iterator[torch.Tensor]:
     """Yield uint8 [n, C, H, W] batches of the first `num` items (or of `indices`)."""
     subset = torch.utils.data.Subset(dataset, indices if indices is not None else range(num))
-    loader = torch.utils.data.DataLoader(subset, batch_size=batch_size, num_workers=num_workers)
+    loader = torch.utils.data.DataLoader(subset, batch_size=batch_size, num_workers=num_workers,
+                                         generator=torch.Generator())  # Its own RNG: the global one stays put.
     for img, _label in loader:
         yield torch.as_tensor(img)
 
@@ -134,15 +135,20 @@ def random_labels(G, dataset, n: int, rng: np.random.RandomState) -> torch.Tenso
 @torch.no_grad()
 def iterate_generator(G, num: int, batch_size: int, device: torch.device, seed: int = 0,
                       dataset=None) -> Iterator[torch.Tensor]:
-    """Yield uint8 [n, C, H, W] batches of `num` generated images (z ~ N(0, I) from a seeded CPU generator, so the
-    same seed gives the same images on every device; noise_mode='const' as the official metrics)."""
+    """Yield uint8 [n, C, H, W] batches of `num` generated images, G(z, c) with its default random per-pixel noise
+    as the official metrics. z ~ N(0, I) comes from a seeded CPU generator (same seed, same latents on every
+    device); the noise is drawn under a forked, seeded global RNG, so the caller's RNG state is left untouched."""
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.RandomState(seed)
+    cuda = [device] if device.type == "cuda" else []
     for start in range(0, num, batch_size):
         n = min(batch_size, num - start)
         z = torch.randn([n, G.z_dim], generator=gen).to(device)
         c = random_labels(G, dataset, n, rng).to(device)
-        yield quantize(G(z, c, noise_mode="const"))
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed * 1_000_003 + start)
+            img = G(z, c, noise_mode="random")
+        yield quantize(img)
 
 
 def progress_bar(total: int, desc: str, enabled: bool):

@@ -2,6 +2,7 @@
 Generative Models"). Each set's manifold is the union of balls around its VGG16 feature vectors with radius the
 distance to the k-th nearest neighbour; precision = share of generated samples inside the real manifold, recall =
 share of real samples inside the generated manifold. pr50k3_full: k = 3, 50k generated, up to 200k reals.
+Distances are computed in float32 in blocks of 10000 x 10000 (the official code keeps the features in float16).
 """
 
 from __future__ import annotations
