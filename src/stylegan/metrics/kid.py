@@ -45,6 +45,10 @@ def _kid(ctx, num, max_reals):
     (src, n_src), (ref, n_ref) = ctx.paired_sources(num, max_reals)
     real = ctx.stats(ref, "inception", max_items=n_ref, capture_all=True).get_all()
     gen = ctx.stats(src, "inception", max_items=n_src, capture_all=True).get_all()
+    if min(len(real), len(gen)) < 2:
+        from ..errors import UserError
+
+        raise UserError(f"KID needs at least 2 images in each set (got {len(gen)} and {len(real)})")
     return {"": kernel_inception_distance(real, gen, num_subsets=100, max_subset_size=1000, seed=ctx.opts.seed)}
 
 
