@@ -5,6 +5,7 @@ Examples:
   stylegan generate --network model.safetensors --seeds 0-7 --outdir out
   stylegan generate --network network-snapshot.pkl --seeds 0,5,9 --trunc 0.7 --grid --outdir out
   stylegan generate --network cond.safetensors --seeds 0-3 --class 2 --noise-mode none --outdir out
+  stylegan generate --network stylegan3.safetensors --seeds 0 --translate 0.1,0 --rotate 15 --outdir out
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--outdir", required=True, metavar="DIR", help="where to write seedNNNN.png")
     p.add_argument("--grid", action="store_true", help="also write grid.png with all images")
     p.add_argument("--batch", type=int, default=8, metavar="N", help="images per forward pass (default: 8)")
+    p.add_argument("--translate", type=_xy, default=None, metavar="X,Y",
+                   help="StyleGAN3 only: translate the output, in image widths (default: the network's own transform)")
+    p.add_argument("--rotate", type=finite_float, default=None, metavar="DEG",
+                   help="StyleGAN3 only: rotate the output by DEG degrees (default: the network's own transform)")
     add_device_argument(p)
 
 
@@ -48,6 +53,7 @@ def run(args) -> int:
     if args.batch < 1:
         raise UserError(f"--batch must be >= 1, got {args.batch}")
     G = load_network(args.network, args.device)
+    transform = apply_transform_args(G, args)
     class_to_c(args.class_idx, G.c_dim)  # Validate before rendering anything.
     if args.trunc_cutoff is not None and not 0 <= args.trunc_cutoff <= G.num_ws:
         raise UserError(f"--trunc-cutoff must be in 0..{G.num_ws} for this network, got {args.trunc_cutoff}")
@@ -57,14 +63,36 @@ def run(args) -> int:
     for seed, img in generate_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise_mode, args.class_idx,
                                      args.batch):
         text = provenance(model_id=G.model_id, seed=seed, truncation_psi=args.trunc,
-                          truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode, **{"class": args.class_idx})
+                          truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode, **{"class": args.class_idx},
+                          **transform)
         save_png(outdir / f"seed{seed:04d}.png", img, text)
         images.append(img)
     print(f"wrote {len(images)} image(s) to {outdir}")
     if args.grid:
         cols = math.ceil(math.sqrt(len(images)))
         text = provenance(model_id=G.model_id, seeds=args.seeds, truncation_psi=args.trunc,
-                          truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode, **{"class": args.class_idx})
+                          truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode, **{"class": args.class_idx},
+                          **transform)
         save_png(outdir / "grid.png", make_grid(np.stack(images), cols), text)
         print(f"wrote {outdir / 'grid.png'}")
     return 0
+
+def _xy(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected X,Y (e.g. 0.1,-0.2), got {text!r}")
+    return finite_float(parts[0]), finite_float(parts[1])
+
+
+def apply_transform_args(G, args) -> dict[str, str]:
+    """--translate/--rotate -> G's input transform (official gen_images convention); returns provenance fields."""
+    if args.translate is None and args.rotate is None:
+        return {}
+    from ..models.synthesis_v3 import has_input_transform, set_input_transform
+
+    if not has_input_transform(G):
+        raise UserError(f"--translate/--rotate need a StyleGAN3 network; this {G.config.arch} network has no input "
+                        "transform")
+    translate, rotate = args.translate or (0.0, 0.0), args.rotate or 0.0
+    set_input_transform(G, translate, rotate)
+    return {"translate": f"{translate[0]:g},{translate[1]:g}", "rotate": f"{rotate:g}"}

@@ -39,6 +39,42 @@ def register_synthesis_config(arch: str, cls: type) -> None:
 
 
 @dataclass(frozen=True)
+class StyleGAN3SynthesisConfig:
+    """StyleGAN3-T defaults (Karras et al. 2021); StyleGAN3RSynthesisConfig holds the -R ones."""
+
+    channel_base: int = 32768  # Channels of layer i = rint(min(channel_base / 2 / cutoff_i, channel_max)).
+    channel_max: int = 512
+    num_layers: int = 14  # Synthesis layers excluding ToRGB; num_ws = num_layers + 2.
+    num_critical: int = 2  # Critically sampled layers at the end.
+    first_cutoff: float = 2.0  # Cutoff of the first layer (cycles per image).
+    first_stopband: float = 2**2.1  # Minimum stopband of the first layer.
+    last_stopband_rel: float = 2**0.3  # Minimum stopband of the last layer, relative to its cutoff.
+    margin_size: int = 10  # Extra pixels on each side of the feature maps.
+    output_scale: float = 0.25  # Scale of the output image.
+    num_fp16_res: int = 4  # Layers whose sampling rate exceeds img_resolution / 2**num_fp16_res run in FP16 on CUDA.
+    conv_kernel: int = 3  # 1 for StyleGAN3-R.
+    filter_size: int = 6  # Low-pass filter taps per resampling factor.
+    lrelu_upsampling: int = 2  # Oversampling of the nonlinearity.
+    use_radial_filters: bool = False  # Radially symmetric down-filters (StyleGAN3-R).
+    conv_clamp: float | None = 256.0  # Clamp after the nonlinearity; None = off.
+    magnitude_ema_beta: float = 0.999  # Decay of the input-magnitude EMA (training sets 0.5 ** (batch / 20000)).
+
+
+@dataclass(frozen=True)
+class StyleGAN3RSynthesisConfig(StyleGAN3SynthesisConfig):
+    """StyleGAN3-R: 1x1 convolutions, radial filters, doubled channels (official train.py --cfg=stylegan3-r)."""
+
+    channel_base: int = 65536
+    channel_max: int = 1024
+    conv_kernel: int = 1
+    use_radial_filters: bool = True
+
+
+register_synthesis_config("stylegan3-t", StyleGAN3SynthesisConfig)
+register_synthesis_config("stylegan3-r", StyleGAN3RSynthesisConfig)
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     arch: Arch = "stylegan2"
     z_dim: int = 512
@@ -64,6 +100,13 @@ class GeneratorConfig:
         d["mapping"] = _from_dict(MappingConfig, d.get("mapping", {}))
         d["synthesis"] = _from_dict(SYNTHESIS_CONFIGS[arch], d.get("synthesis", {}))
         return _from_dict(cls, d)
+
+
+def generator_defaults(arch: Arch, **fields) -> GeneratorConfig:
+    """GeneratorConfig with the official defaults of `arch`: its synthesis config, mapping depth 8 (StyleGAN3: 2)."""
+    mapping = MappingConfig(num_layers=2 if arch.startswith("stylegan3") else 8)
+    kw = dict(synthesis=SYNTHESIS_CONFIGS[arch](), mapping=mapping)
+    return GeneratorConfig(arch=arch, **{**kw, **fields})
 
 
 @dataclass(frozen=True)

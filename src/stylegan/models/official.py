@@ -15,7 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .config import DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+from .config import (DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig,
+                     StyleGAN3RSynthesisConfig, StyleGAN3SynthesisConfig)
 from .discriminator import Discriminator
 from .generator import Generator
 from .safe_pickle import PersistentStub, UnsafePickleError, flatten_state_dict, safe_load
@@ -64,8 +65,22 @@ def _stylegan2_synthesis(kw: dict, writer: str) -> StyleGAN2SynthesisConfig:
     return StyleGAN2SynthesisConfig(**kw)
 
 
-# arch -> function(synthesis kwargs, writer) -> synthesis config. StyleGAN3 registers its own.
-OFFICIAL_SYNTHESIS_CONVERTERS: dict[str, Callable[[dict, str], object]] = {"stylegan2": _stylegan2_synthesis}
+def _stylegan3_synthesis(kw: dict, writer: str) -> StyleGAN3SynthesisConfig:
+    # Missing kwargs take the official class defaults, which are the -T ones even for -R networks.
+    fields = {f.name: f for f in dataclasses.fields(StyleGAN3SynthesisConfig)}
+    _check_unknown(kw, set(fields), "StyleGAN3 synthesis kwargs")
+    cfg = dataclasses.asdict(StyleGAN3SynthesisConfig())
+    for k, v in kw.items():
+        if k in fields:  # numpy scalars -> plain Python numbers of the field's type.
+            kind = str(fields[k].type).split(" ")[0]
+            cfg[k] = v if v is None or kind == "bool" else (int(v) if kind == "int" else float(v))
+    cls = StyleGAN3RSynthesisConfig if cfg["use_radial_filters"] else StyleGAN3SynthesisConfig
+    return cls(**cfg)
+
+
+# arch -> function(synthesis kwargs, writer) -> synthesis config.
+OFFICIAL_SYNTHESIS_CONVERTERS: dict[str, Callable[[dict, str], object]] = {
+    "stylegan2": _stylegan2_synthesis, "stylegan3-t": _stylegan3_synthesis, "stylegan3-r": _stylegan3_synthesis}
 
 
 def generator_config_from_official(init_kwargs: dict, arch: str = "stylegan2", writer: str | None = None):
@@ -74,6 +89,8 @@ def generator_config_from_official(init_kwargs: dict, arch: str = "stylegan2", w
     writer = writer or (_SG2ADA if "synthesis_kwargs" in kw else _SG3REPO)
     synthesis_kw = dict(kw.pop("synthesis_kwargs", {}))
     mapping_kw = dict(kw.pop("mapping_kwargs", {}))
+    if arch.startswith("stylegan3"):
+        mapping_kw.setdefault("num_layers", 2)  # The StyleGAN3 MappingNetwork class default.
     top = {k: kw.pop(k) for k in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels") if k in kw}
     synthesis_kw.update(kw)  # stylegan3 repo: synthesis kwargs are flat.
     return GeneratorConfig(arch=arch, **{k: int(v) for k, v in top.items()}, mapping=_mapping_config(mapping_kw, writer),

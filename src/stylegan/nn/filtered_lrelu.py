@@ -1,0 +1,182 @@
+"""Filtered leaky ReLU: bias, upsample, leaky ReLU, clamp, downsample (Karras et al. 2021, Alias-Free GANs, §3.1).
+
+A pointwise nonlinearity creates frequencies above the Nyquist limit; applying it at a temporarily higher sampling
+rate and low-pass filtering back down keeps the layer (nearly) alias free ("Filtered nonlinearities", Fig. 4).
+
+Two implementations with one contract, chosen by `impl`:
+- "ref": the plain definition as separate upfirdn2d / bias+lrelu / clamp / upfirdn2d passes;
+- "fast": the same operation with polyphase upsampling (no multiplications with inserted zeros), strided
+  downsampling (no filter outputs thrown away), gains folded into the filters and channel chunks small enough to
+  stay in cache. tests/nn/test_filtered_lrelu.py checks it against "ref", values and gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from .resample import Padding, _pad4, filter_size, upfirdn2d
+
+Impl = Literal["ref", "fast"]
+IMPLS = ("ref", "fast")
+
+
+def filtered_lrelu_ref(
+    x: torch.Tensor,  # [N, C, H, W]
+    fu: torch.Tensor | None,  # Upsampling filter: 1D [taps] (separable) or 2D; None = identity.
+    fd: torch.Tensor | None,  # Downsampling filter: 1D or 2D (radial); None = identity.
+    b: torch.Tensor | None,  # Bias [C], added before upsampling.
+    up: int = 1,
+    down: int = 1,
+    padding: Padding = 0,  # Padding of the upsampled signal before filtering: [x0, x1, y0, y1].
+    gain: float = math.sqrt(2),  # Applied after the activation.
+    slope: float = 0.2,  # Leaky ReLU slope; 1 = linear.
+    clamp: float | None = None,  # Clamp to [-clamp, clamp] after the gain; None = off.
+    flip_filter: bool = False,
+) -> torch.Tensor:
+    """y = down(clamp(gain * lrelu(up(x + b)))), computed pass by pass."""
+    if b is not None:
+        x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
+    x = upfirdn2d(x, fu, up=up, padding=padding, gain=up**2, flip_filter=flip_filter)  # Up: keep DC gain 1.
+    x = F.leaky_relu(x, slope) if slope != 1 else x
+    if gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return upfirdn2d(x, fd, down=down, flip_filter=flip_filter)
+
+
+def filtered_lrelu(
+    x: torch.Tensor,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    b: torch.Tensor | None,
+    up: int = 1,
+    down: int = 1,
+    padding: Padding = 0,
+    gain: float = math.sqrt(2),
+    slope: float = 0.2,
+    clamp: float | None = None,
+    flip_filter: bool = False,
+    impl: Impl = "fast",
+) -> torch.Tensor:
+    """Same contract as filtered_lrelu_ref; impl="fast" falls back to "ref" for cases it does not cover."""
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    args = (x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
+    if impl == "fast" and _fast_supported(fu, fd, up, gain, slope):
+        return filtered_lrelu_fast(*args)
+    return filtered_lrelu_ref(*args)
+
+
+def _fast_supported(fu, fd, up, gain, slope) -> bool:
+    # Needs a separable up-filter (always so in StyleGAN3); gain > 0 and slope >= 0 for the folding and reordering.
+    return (fu is None or fu.ndim == 1) and gain > 0 and slope >= 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Fast path.
+#
+# Upsampling: along one axis, each window of `win` input samples maps to `tile` consecutive output samples through a
+# fixed banded matrix [win, tile] (all polyphase components at once), and windows advance by tile / up samples. So a
+# pass is one GEMM over unfolded windows: no products with inserted zeros and no interleaving of phases afterwards.
+# Downsampling: strided depthwise convolutions, which compute only the samples that are kept.
+# Everything runs per chunk of channels whose upsampled maps take about `chunk_bytes`, so intermediates stay small
+# (large fresh CPU allocations cost more than the arithmetic).
+
+
+class _Band(NamedTuple):
+    matrix: torch.Tensor  # [win, tile]: output s of tile t = sum_w matrix[w, s] * input[offset + t * step + w].
+    offset: int  # Input index of the first window (negative = zeros before the signal).
+    step: int  # Input samples between windows.
+    tiles: int
+    length: int  # Output samples wanted; the last tile's surplus is cropped.
+
+
+def _up_band(f: torch.Tensor, up: int, start: int, length: int, tile: int) -> _Band:
+    """Samples start .. start + length of the full convolution y[r] = sum_i x[i] f[r - i up] (zero insertion + FIR)."""
+    L = f.numel()
+    tile = max(up, tile // up * up)
+    o = -((L - 1 - start) // up)  # ceil((start - L + 1) / up): first input sample that reaches the first tile.
+    win = (tile - 1 + start) // up - o + 1
+    s = torch.arange(tile, device=f.device).reshape(1, -1)  # Output sample within the tile.
+    w = torch.arange(win, device=f.device).reshape(-1, 1)  # Input sample within the window.
+    k = s + start - (o + w) * up  # Filter tap linking them: y[s] = sum_i x[i] f[s + start - i up].
+    m = torch.where((k >= 0) & (k < L), f[k.clamp(0, L - 1)], torch.zeros([], dtype=f.dtype, device=f.device))
+    return _Band(m, o, tile // up, -(-length // tile), length)
+
+
+def _apply_cols(x: torch.Tensor, band: _Band) -> torch.Tensor:
+    """Band along the last axis: one GEMM [rows * tiles, win] @ [win, tile]."""
+    win, tile = band.matrix.shape
+    span = (band.tiles - 1) * band.step + win
+    x = F.pad(x, [-band.offset, span + band.offset - x.shape[-1]])  # Zeros outside the signal (negative = crop).
+    u = x.unfold(-1, win, band.step)  # [..., tiles, win]: overlapping windows (a view; the GEMM copies it once).
+    y = (u.reshape(-1, win) @ band.matrix.to(x.dtype)).reshape(*x.shape[:-1], band.tiles * tile)
+    return y[..., :band.length]
+
+
+def _apply_rows(x: torch.Tensor, band: _Band) -> torch.Tensor:
+    """Band along the second-to-last axis: matrix^T [tile, win] @ windows of rows [win, W]."""
+    win, tile = band.matrix.shape
+    span = (band.tiles - 1) * band.step + win
+    x = F.pad(x, [0, 0, -band.offset, span + band.offset - x.shape[-2]])
+    u = x.unfold(-2, win, band.step).transpose(-1, -2)  # [..., tiles, win, W]
+    y = torch.matmul(band.matrix.t().to(x.dtype), u).reshape(*x.shape[:-2], band.tiles * tile, x.shape[-1])
+    return y[..., :band.length, :]
+
+
+def _lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None) -> torch.Tensor:
+    # clamp(lrelu(y), -c, c) == lrelu(clamp(y, -c/slope, c)) for slope > 0: one clamp, one activation, in place.
+    inplace = not (torch.is_grad_enabled() and x.requires_grad)
+    if clamp is not None:
+        lo = -clamp / slope if slope > 0 else -math.inf
+        x = x.clamp_(lo, clamp) if inplace else x.clamp(lo, clamp)
+    if slope != 1:
+        x = F.leaky_relu_(x, slope) if inplace else F.leaky_relu(x, slope)
+    return x
+
+
+def _downsample(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Tensor:
+    """FIR + decimation of [n, H, W] maps as strided depthwise convolutions (f mirrored already; 1D = separable)."""
+    if f is None:
+        return x[:, ::down, ::down]
+    x = x.unsqueeze(0)
+    n = x.shape[1]
+    if f.ndim == 2:
+        x = F.conv2d(x, f[None, None].expand(n, 1, *f.shape), stride=down, groups=n)
+    else:
+        x = F.conv2d(x, f[None, None, None, :].expand(n, 1, 1, -1), stride=(1, down), groups=n)
+        x = F.conv2d(x, f[None, None, :, None].expand(n, 1, -1, 1), stride=(down, 1), groups=n)
+    return x[0]
+
+
+def filtered_lrelu_fast(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
+                        flip_filter=False, chunk_bytes: int = 8 << 20, tile: int = 32) -> torch.Tensor:
+    """filtered_lrelu_ref with GEMM upsampling and strided downsampling, in channel chunks (see above)."""
+    if flip_filter:  # Correlation instead of convolution = convolution with the mirrored filter.
+        fu = fu.flip(list(range(fu.ndim))) if fu is not None else None
+        fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
+    N, C, H, W = x.shape
+    px0, px1, py0, py1 = _pad4(padding)
+    fuw, fuh = filter_size(fu)
+    tmp_w, tmp_h = W * up + px0 + px1 - fuw + 1, H * up + py0 + py1 - fuh + 1  # Upsampled size, as in the ref.
+    if b is not None:
+        x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
+    x = x.reshape(N * C, H, W)
+    # Up gain (up per axis) and activation gain folded into the taps: lrelu(g y) = g lrelu(y) for g > 0.
+    fu = (fu if fu is not None else torch.ones([1], device=x.device)) * (up * math.sqrt(gain))
+    band_x = _up_band(fu.to(x.dtype), up, fuw - 1 - px0, tmp_w, tile)
+    band_y = _up_band(fu.to(x.dtype), up, fuh - 1 - py0, tmp_h, tile)
+    fd = fd.flip(list(range(fd.ndim))).to(x.dtype) if fd is not None else None  # conv2d correlates.
+
+    step = max(1, chunk_bytes // (tmp_w * tmp_h * x.element_size()))
+    outs = []
+    for i in range(0, N * C, step):
+        t = _apply_rows(_apply_cols(x[i: i + step], band_x), band_y)  # [n, tmp_h, tmp_w]
+        outs.append(_downsample(_lrelu_clamp(t, slope, clamp), fd, down))
+    y = outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
+    return y.reshape(N, C, *y.shape[1:])
