@@ -1,53 +1,25 @@
 """Training: real steps change weights, exact resume, interruption, --dry-run, argument errors."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-import PIL.Image
 import pytest
 import torch
 
 from stylegan import checkpoint
 from stylegan.cli import main
-
-TINY = ["--preset", "small", "--cbase", "256", "--cmax", "32", "--batch", "8", "--mbstd-group", "4",
-        "--device", "cpu", "--workers", "0", "--metrics", "none"]
+from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
 
 
 @pytest.fixture(scope="module")
 def toy_data(tmp_path_factory):
     """40 images of colored discs, 16x16, as a raw folder (prepared on the fly by training)."""
-    root = tmp_path_factory.mktemp("toy")
-    rng = np.random.RandomState(0)
-    yy, xx = np.mgrid[:16, :16]
-    for i in range(40):
-        img = np.full((16, 16, 3), 255, np.uint8)
-        cy, cx = rng.randint(5, 11, 2)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rng.randint(9, 40)] = rng.randint(0, 255, 3)
-        PIL.Image.fromarray(img).save(root / f"{i:02d}.png")
-    return root
+    return disc_images(tmp_path_factory.mktemp("toy"), 16)
 
 
 @pytest.fixture(autouse=True)
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
-
-
-def run_train(*args):
-    assert main(["train", *args]) == 0
-
-
-def only_run(outdir: Path) -> Path:
-    (run,) = [p for p in outdir.iterdir() if p.is_dir()]
-    return run
-
-
-def final_snapshot(run: Path) -> checkpoint.Checkpoint:
-    return checkpoint.read(sorted(run.glob("network-snapshot-*.safetensors"))[-1])
 
 
 def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
@@ -121,11 +93,6 @@ def test_dry_run_prints_resolved_config(toy_data, tmp_path, capsys):
     assert cfg["gamma"] == 3 and cfg["batch"] == 32 and cfg["G"]["img_resolution"] == 16
     assert cfg["G"]["mapping"]["num_layers"] == 2 and cfg["preset"] == "small"
     assert not (tmp_path / "runs").exists()
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "stylegan", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("args,message", [

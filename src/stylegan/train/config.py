@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..models import DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
-from ..models.config import _from_dict
+from ..models.config import StyleGAN1SynthesisConfig, _from_dict
 
 Generation = Literal["stylegan1", "stylegan2", "stylegan3-t", "stylegan3-r"]
 GENERATIONS = ("stylegan1", "stylegan2", "stylegan3-t", "stylegan3-r")
@@ -136,17 +136,24 @@ class TrainConfig:
         return _from_dict(cls, d)
 
 
-def network_configs(cfg: Generation, hyper: Hyper, res: int, channels: int, c_dim: int, fp32: bool,
-                    cbase: int, cmax: int, map_depth: int, mbstd_group: int) -> tuple[GeneratorConfig, DiscriminatorConfig]:
+def network_configs(
+    cfg: Generation, hyper: Hyper, res: int, channels: int, c_dim: int, fp32: bool, cbase: int, cmax: int,
+    map_depth: int, mbstd_group: int,
+) -> tuple[GeneratorConfig, DiscriminatorConfig]:
     """G and D configs for a generation. Mixed precision (top 4 resolutions FP16, clamp 256) unless fp32."""
     fp16_res, clamp = (0, None) if fp32 else (4, 256)
     if cfg == "stylegan2":
         synthesis = StyleGAN2SynthesisConfig(channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res,
                                              conv_clamp=clamp)
+    elif cfg == "stylegan1":
+        synthesis = StyleGAN1SynthesisConfig(channel_base=cbase, channel_max=cmax)  # Always FP32 (instance norm).
     else:
         raise ValueError(f"--cfg {cfg} is not available in this version")
+    mapping = MappingConfig(num_layers=map_depth)
+    if cfg == "stylegan1":
+        mapping = MappingConfig(num_layers=map_depth, w_avg_beta=0.995)  # Official StyleGAN dlatent_avg_beta.
     G = GeneratorConfig(arch=cfg, z_dim=hyper.z_dim, c_dim=c_dim, w_dim=hyper.w_dim, img_resolution=res,
-                        img_channels=channels, mapping=MappingConfig(num_layers=map_depth), synthesis=synthesis)
+                        img_channels=channels, mapping=mapping, synthesis=synthesis)
     D = DiscriminatorConfig(c_dim=c_dim, img_resolution=res, img_channels=channels, architecture=hyper.d_architecture,
                             channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res, conv_clamp=clamp,
                             mbstd_group_size=mbstd_group)

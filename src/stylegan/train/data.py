@@ -41,7 +41,8 @@ class _StepSampler(torch.utils.data.Sampler):
     """Yields, for steps start, start+1, ..., the indices this process's shards use (a batch sampler)."""
 
     def __init__(self, n: int, seed: int, batch: int, first: int, count: int, start_step: int):
-        self.n, self.seed, self.batch, self.first, self.count, self.start_step = n, seed, batch, first, count, start_step
+        self.n, self.seed, self.batch = n, seed, batch
+        self.first, self.count, self.start_step = first, count, start_step
 
     def __iter__(self):
         step = self.start_step
@@ -71,7 +72,8 @@ class RealImages:
         else:
             sampler = _StepSampler(self.n, seed, batch, self.first, self.count, start_step)
             loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                                 pin_memory=device.type == "cuda", prefetch_factor=2 if workers else None)
+                                                 pin_memory=device.type == "cuda",
+                                                 prefetch_factor=2 if workers else None)
             self._iter = iter(loader)
         self._next_step = start_step
 

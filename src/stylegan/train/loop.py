@@ -89,7 +89,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
             rep.step(st.cur_nimg)
             done = st.cur_nimg >= cfg.kimg * 1000
             interrupted = stop.requested(d) or (max_steps is not None and st.step >= max_steps)
-            if not (done or interrupted or tick.cur_tick == 0 or st.cur_nimg >= tick.tick_start_nimg + cfg.tick * 1000):
+            tick_end = tick.tick_start_nimg + cfg.tick * 1000
+            if not (done or interrupted or tick.cur_tick == 0 or st.cur_nimg >= tick_end):
                 continue
             # Tick: report, then maybe snapshot.
             tick_kimg = (st.cur_nimg - tick.tick_start_nimg) / 1000

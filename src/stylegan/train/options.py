@@ -5,7 +5,6 @@ Precedence: preset < generation recipe < explicit options. Validation errors are
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from ..errors import UserError
@@ -58,6 +57,10 @@ def recipe(cfg: str, batch: int) -> dict:
         if cfg == "stylegan3-r":
             r.update(blur_init_sigma=10.0, blur_fade_kimg=batch * 200 / 32)
         return r
+    if cfg == "stylegan1":
+        # StyleGAN (2019): 8-layer mapping, style mixing 0.9, no path-length regularization. R1 gamma, lr and the
+        # discriminator (StyleGAN2's resnet D) come from the preset, so a comparison with stylegan2 isolates G.
+        return dict(map_depth=8, style_mixing=0.9, pl_weight=0.0)
     return {}
 
 

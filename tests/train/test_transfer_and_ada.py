@@ -1,0 +1,131 @@
+"""Issue 4 in the loop: ADA adjusts p and resumes exactly, Freeze-D, fine-tuning from an official snapshot,
+architecture mismatches, and the R3GAN loss."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from stylegan import checkpoint
+from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def data16(tmp_path):
+    (tmp_path / "d16").mkdir()
+    return disc_images(tmp_path / "d16", 16)
+
+
+@pytest.fixture
+def data32(tmp_path):
+    (tmp_path / "d32").mkdir()
+    return disc_images(tmp_path / "d32", 32)
+
+
+def stats(run):
+    return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+
+
+def test_ada_raises_p_logs_it_and_resumes_exactly(data16, tmp_path):
+    # Target 0: D is always "overconfident" (E[sign] > 0 or = 0 -> sign(0 - 0) = 0 only at exactly 0), so p rises;
+    # a tiny ada_kimg makes each adjustment large enough to see in a few steps.
+    ada = ["--aug", "ada", "--target", "0", "--ada-kimg", "0.1"]
+    common = ["--data", str(data16), *TINY, *ada, "--tick", "0.032", "--snap", "1"]
+    run_train("--outdir", str(tmp_path / "a"), *common, "--kimg", "0.096")
+    run_a = only_run(tmp_path / "a")
+    p = [r["augment_p"] for r in stats(run_a)]
+    assert p[-1] > 0.3 and p == sorted(p)
+    run_train("--outdir", str(tmp_path / "b"), *common, "--kimg", "0.048")
+    run_b = only_run(tmp_path / "b")
+    run_train("--resume", str(run_b), "--kimg", "0.096")
+    a, b = final_snapshot(run_a), final_snapshot(run_b)
+    assert a.metadata["stylegan.augment_p"] == b.metadata["stylegan.augment_p"] != "0.0"
+    for k in a.tensors:
+        assert torch.equal(a.tensors[k], b.tensors[k]), k
+
+
+def test_freeze_d_keeps_first_layers_fixed(data16, tmp_path):
+    from stylegan.train.config import TrainConfig
+    from stylegan.train.setup import build_nets, frozen_layers
+
+    run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--kimg", "0.032", "--tick", "0.032",
+              "--aug", "noaug", "--freezed", "2")
+    run = only_run(tmp_path / "r")
+    cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"])
+    init = build_nets(cfg, torch.device("cpu")).D
+    D = final_snapshot(run).state_dict("D")
+    frozen = frozen_layers(init, 2)
+    assert [type(m).__name__ for m in frozen] == ["EqualizedConv2d", "EqualizedConv2d"]
+    names = {id(m): n for n, m in init.named_modules()}
+    for m in frozen:  # b16.fromrgb, b16.conv0
+        for pname, p in m.named_parameters():
+            assert torch.equal(D[f"{names[id(m)]}.{pname}"], p.detach()), names[id(m)]
+    assert not torch.equal(D["b16.conv1.weight"], init.b16.conv1.weight.detach())  # The next layer trains.
+
+
+def test_finetune_official_snapshot(official, data32, tmp_path):
+    pkl = official / "snapshot-stylegan3-sg2.pkl"
+    run_train("--outdir", str(tmp_path / "ft"), "--data", str(data32), "--resume", str(pkl), "--batch", "8",
+              "--kimg", "0.016", "--tick", "0.016", "--device", "cpu", "--workers", "0", "--aug", "ada")
+    run = only_run(tmp_path / "ft")
+    cfg = json.loads((run / "config.json").read_text())["train"]
+    assert cfg["resume_from"] == str(pkl) and cfg["ada_kimg"] == 100 and cfg["ema_rampup"] is None
+    assert cfg["G"]["mapping"]["num_layers"] == 4 and cfg["G"]["synthesis"]["channel_base"] == 2048  # From the pkl.
+    G_off = checkpoint.load(pkl, which="G")
+    G = final_snapshot(run).state_dict("G")
+    w = "synthesis.b32.conv1.weight"
+    moved = (G[w] - G_off.state_dict()[w]).abs().max().item()
+    assert 0 < moved < 0.1  # Started from the official weights and took a few small steps.
+
+
+def test_transfer_mismatches_are_clear_errors(official, data16, tmp_path):
+    from conftest import tiny_generator_config
+    from stylegan.models import Generator
+
+    net = tmp_path / "cond.safetensors"
+    checkpoint.save(Generator(tiny_generator_config(c_dim=3)), net)
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data16), "--resume", str(net), "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "classes 3" in r.stderr and "Traceback" not in r.stderr
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    disc_images(gray, 16, gray=True)
+    net = tmp_path / "rgb.safetensors"
+    checkpoint.save(Generator(tiny_generator_config()), net)
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(gray), "--resume", str(net), "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "channels 3" in r.stderr
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data16), "--resume", str(net), "--cbase", "64",
+            "--dry-run", env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "--cbase cannot be set" in r.stderr
+
+
+def test_r3gan_loss_values():
+    from stylegan.train import losses
+
+    real = torch.tensor([[2.0], [-1.0]])
+    fake = torch.tensor([[0.5], [1.0]])
+    sp = lambda t: math.log1p(math.exp(t))  # noqa: E731
+    assert torch.allclose(losses.rpgan_d(real, fake), torch.tensor([sp(0.5 - 2.0), sp(1.0 + 1.0)]))
+    assert torch.allclose(losses.rpgan_g(real, fake), torch.tensor([sp(2.0 - 0.5), sp(-1.0 - 1.0)]))
+    # Zero-centred gradient penalty: D(x) = sum(a * x) has ||grad||^2 = ||a||^2 for every sample.
+    a = torch.randn(1, 3, 4, 4)
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    pen = losses.gradient_penalty(x, (x * a).sum(dim=[1, 2, 3]))
+    assert torch.allclose(pen, a.square().sum().expand(2))
+
+
+def test_r3gan_training_runs(data16, tmp_path):
+    run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--kimg", "0.016", "--tick", "0.016",
+              "--loss", "r3gan", "--aug", "noaug")
+    run = only_run(tmp_path / "r")
+    recs = stats(run)
+    assert all(np.isfinite(r["loss_D"]) and np.isfinite(r["loss_G"]) for r in recs)
+    assert any(r.get("r2") is not None for r in recs)  # R2 on fakes is computed with R1.
