@@ -42,6 +42,7 @@ def test_ada_raises_p_logs_it_and_resumes_exactly(data16, tmp_path):
     run_a = only_run(tmp_path / "a")
     p = [r["augment_p"] for r in stats(run_a)]
     assert p[-1] > 0.3 and p == sorted(p)
+    assert (run_a / "ada.png").is_file()  # The r_t / p plot.
     run_train("--outdir", str(tmp_path / "b"), *common, "--kimg", "0.048")
     run_b = only_run(tmp_path / "b")
     run_train("--resume", str(run_b), "--kimg", "0.096")

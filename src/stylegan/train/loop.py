@@ -20,7 +20,7 @@ from ..checkpoint import resolve_device
 from ..data.dataset import open_dataset
 from . import distributed
 from .config import TrainConfig
-from .progress import TICK_FIELDS, Reporter, grid_size, save_fakes_grid, save_reals_grid
+from .progress import TICK_FIELDS, Reporter, grid_size, save_ada_plot, save_fakes_grid, save_reals_grid
 from .setup import build_nets, load_run_snapshot, load_transfer_weights, trainable_D_params
 from .state import latest_snapshot, save_snapshot
 from .step import StepState, Stats, make_optimizers, train_step
@@ -100,9 +100,12 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
                       "pl_mean": float(st.pl_mean), **stats.reduce(d, TICK_FIELDS)}
             tick.cur_tick += 1
             tick.tick_start_nimg = st.cur_nimg
-            if done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0):
+            snapshot_due = done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0)
+            if snapshot_due:
                 last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record)
             rep.tick(record)
+            if snapshot_due and d.is_main:
+                save_ada_plot(run_dir, cfg.target if cfg.aug == "ada" else None)
             stats, t_tick = Stats(), time.time()
             if done or interrupted:
                 break

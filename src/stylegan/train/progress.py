@@ -91,6 +91,18 @@ def save_reals_grid(path: Path, reals, gw: int, gh: int) -> None:
     save_png(path, make_grid(img, gw))
 
 
+def save_ada_plot(run_dir: Path, target: float | None) -> None:
+    """ada.png: E[sign(D(real))] (the overfitting heuristic r_t) and augmentation p over training (StyleGAN2-ADA §3)."""
+    from ..plot import Series, save_line_chart
+
+    recs = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines() if line.strip()]
+    kimg = [r["kimg"] for r in recs]
+    series = [Series("E[sign(D(real))]", kimg, [r.get("signs_real") for r in recs]),
+              Series("augment p", kimg, [r.get("augment_p") for r in recs])]
+    save_line_chart(run_dir / "ada.png", series, "Discriminator overfitting and ADA probability",
+                    hlines={"target": target} if target is not None else None)
+
+
 @torch.no_grad()
 def save_fakes_grid(path: Path, G_ema, z: torch.Tensor, c: torch.Tensor, gw: int, batch: int = 64) -> None:
     """Uncurated grid from fixed latents, G_ema, constant noise (as the official fakesKKKKKK.png)."""
