@@ -30,12 +30,25 @@ class StyleGAN2SynthesisConfig:
     use_noise: bool = True
 
 
+@dataclass(frozen=True)
+class StyleGAN1SynthesisConfig:
+    """StyleGAN (Karras et al. 2019) synthesis: AdaIN, per-layer noise, [1,2,1] blur after upsampling."""
+
+    channel_base: int = 16384  # Channels at resolution r = min(channel_base // r, channel_max); fmap_base x 2.
+    channel_max: int = 512
+    blur_filter: tuple[int, ...] = (1, 2, 1)  # FIR taps applied after each upsampling conv (Appendix C).
+    use_noise: bool = True
+
+
 # Filled in by the other generations' modules (stylegan1, stylegan3) through register_synthesis_config.
 SYNTHESIS_CONFIGS: dict[str, type] = {"stylegan2": StyleGAN2SynthesisConfig}
 
 
 def register_synthesis_config(arch: str, cls: type) -> None:
     SYNTHESIS_CONFIGS[arch] = cls
+
+
+register_synthesis_config("stylegan1", StyleGAN1SynthesisConfig)
 
 
 @dataclass(frozen=True)
