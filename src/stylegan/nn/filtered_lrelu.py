@@ -5,9 +5,10 @@ rate and low-pass filtering back down keeps the layer (nearly) alias free ("Filt
 
 Two implementations with one contract, chosen by `impl`:
 - "ref": the plain definition as separate upfirdn2d / bias+lrelu / clamp / upfirdn2d passes;
-- "fast": the same operation with polyphase upsampling (no multiplications with inserted zeros), strided
-  downsampling (no filter outputs thrown away), gains folded into the filters and channel chunks small enough to
-  stay in cache. tests/nn/test_filtered_lrelu.py checks it against "ref", values and gradients.
+- "fast": the same operation with upsampling as tiled GEMMs (no products with inserted zeros), strided
+  downsampling (no filter outputs thrown away), gains folded into the filters, and channel chunks that keep the
+  upsampled maps small. tests/nn/test_filtered_lrelu.py checks it against "ref", values and gradients.
+Run the comparison: pytest tests/nn/test_filtered_lrelu.py
 """
 
 from __future__ import annotations
