@@ -130,3 +130,18 @@ def test_r3gan_training_runs(data16, tmp_path):
     recs = stats(run)
     assert all(np.isfinite(r["loss_D"]) and np.isfinite(r["loss_G"]) for r in recs)
     assert any(r.get("r2") is not None for r in recs)  # R2 on fakes is computed with R1.
+
+
+@pytest.mark.parametrize("generation", ["stylegan3-t", "stylegan3-r"])
+def test_stylegan3_training_steps(data16, tmp_path, generation):
+    run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--cfg", generation, "--kimg", "0.008",
+              "--tick", "0.008", "--aug", "noaug")
+    run = only_run(tmp_path / "r")
+    cfg = json.loads((run / "config.json").read_text())["train"]
+    assert cfg["G"]["arch"] == generation and cfg["style_mixing"] == 0 and cfg["pl_weight"] == 0
+    assert (cfg["blur_init_sigma"] == 10) == (generation == "stylegan3-r")
+    recs = stats(run)
+    assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in recs)
+    G = final_snapshot(run).state_dict("G")
+    ema = [k for k in G if k.endswith("magnitude_ema")]
+    assert ema and all(float(G[k]) != 1.0 for k in ema)  # Magnitude EMAs tracked during training.

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..models import DiscriminatorConfig, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
-from ..models.config import StyleGAN1SynthesisConfig, _from_dict
+from ..models.config import (StyleGAN1SynthesisConfig, StyleGAN3RSynthesisConfig, StyleGAN3SynthesisConfig,
+                             _from_dict)
 
 Generation = Literal["stylegan1", "stylegan2", "stylegan3-t", "stylegan3-r"]
 GENERATIONS = ("stylegan1", "stylegan2", "stylegan3-t", "stylegan3-r")
@@ -137,24 +138,30 @@ class TrainConfig:
 
 
 def network_configs(
-    cfg: Generation, hyper: Hyper, res: int, channels: int, c_dim: int, fp32: bool, cbase: int, cmax: int,
-    map_depth: int, mbstd_group: int,
+    cfg: Generation, hyper: Hyper, res: int, channels: int, c_dim: int, fp32: bool, batch: int,
+    g_channels: tuple[int, int], d_channels: tuple[int, int], map_depth: int, mbstd_group: int,
 ) -> tuple[GeneratorConfig, DiscriminatorConfig]:
-    """G and D configs for a generation. Mixed precision (top 4 resolutions FP16, clamp 256) unless fp32."""
+    """G and D configs for a generation; *_channels = (channel_base, channel_max). Mixed precision on CUDA (top 4
+    resolutions in FP16, conv outputs clamped to 256) unless fp32. D is the StyleGAN2 discriminator for every
+    generation, as in the official StyleGAN3 code."""
     fp16_res, clamp = (0, None) if fp32 else (4, 256)
-    if cfg == "stylegan2":
-        synthesis = StyleGAN2SynthesisConfig(channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res,
-                                             conv_clamp=clamp)
-    elif cfg == "stylegan1":
-        synthesis = StyleGAN1SynthesisConfig(channel_base=cbase, channel_max=cmax)  # Always FP32 (instance norm).
-    else:
-        raise ValueError(f"--cfg {cfg} is not available in this version")
-    mapping = MappingConfig(num_layers=map_depth)
-    if cfg == "stylegan1":
-        mapping = MappingConfig(num_layers=map_depth, w_avg_beta=0.995)  # Official StyleGAN dlatent_avg_beta.
+    w_avg_beta = 0.995 if cfg == "stylegan1" else MappingConfig.w_avg_beta  # StyleGAN's dlatent_avg_beta.
     G = GeneratorConfig(arch=cfg, z_dim=hyper.z_dim, c_dim=c_dim, w_dim=hyper.w_dim, img_resolution=res,
-                        img_channels=channels, mapping=mapping, synthesis=synthesis)
+                        img_channels=channels, mapping=MappingConfig(num_layers=map_depth, w_avg_beta=w_avg_beta),
+                        synthesis=synthesis_config(cfg, *g_channels, fp16_res, clamp, batch))
     D = DiscriminatorConfig(c_dim=c_dim, img_resolution=res, img_channels=channels, architecture=hyper.d_architecture,
-                            channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res, conv_clamp=clamp,
-                            mbstd_group_size=mbstd_group)
+                            channel_base=d_channels[0], channel_max=d_channels[1], num_fp16_res=fp16_res,
+                            conv_clamp=clamp, mbstd_group_size=mbstd_group)
     return G, D
+
+
+def synthesis_config(cfg: Generation, cbase: int, cmax: int, fp16_res: int, clamp: float | None, batch: int):
+    if cfg == "stylegan2":
+        return StyleGAN2SynthesisConfig(channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res, conv_clamp=clamp)
+    if cfg in ("stylegan3-t", "stylegan3-r"):
+        cls = StyleGAN3RSynthesisConfig if cfg == "stylegan3-r" else StyleGAN3SynthesisConfig
+        return cls(channel_base=cbase, channel_max=cmax, num_fp16_res=fp16_res, conv_clamp=clamp,
+                   magnitude_ema_beta=0.5 ** (batch / 20000))  # Official train.py: EMA over ~20k images.
+    if cfg == "stylegan1":
+        return StyleGAN1SynthesisConfig(channel_base=cbase, channel_max=cmax)  # Always FP32 (instance norm).
+    raise ValueError(f"--cfg {cfg} is not available in this version")

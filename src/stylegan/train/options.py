@@ -97,10 +97,9 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
     if o.loss not in ("stylegan2", "r3gan"):
         raise UserError(f"--loss must be stylegan2 or r3gan, got {o.loss!r}")
     cbase, cmax = pick("cbase", h.cbase), pick("cmax", h.cmax)
-    if o.cfg == "stylegan3-r" and o.cbase is None:
-        cbase, cmax = cbase * 2, cmax * 2  # Official: -R doubles the channels.
-    G, D = network_configs(o.cfg, h, res, channels, label_dim if o.cond else 0, o.fp32, cbase, cmax,
-                           pick("map_depth", h.map_depth), mbstd_group)
+    g_channels = (cbase * 2, cmax * 2) if o.cfg == "stylegan3-r" else (cbase, cmax)  # Official: -R doubles G's.
+    G, D = network_configs(o.cfg, h, res, channels, label_dim if o.cond else 0, o.fp32, batch, g_channels,
+                           (cbase, cmax), pick("map_depth", h.map_depth), mbstd_group)
     ema_kimg = o.ema_kimg if o.ema_kimg is not None else (h.ema_kimg if o.preset != "auto" else batch * 10 / 32)
     return TrainConfig(
         outdir=o.outdir, data=o.data, cfg=o.cfg, preset=o.preset, desc=o.desc, seed=o.seed,
