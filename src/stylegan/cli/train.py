@@ -36,6 +36,16 @@ def bool_arg(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean, got {text!r}")
 
 
+def grid_arg(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH like 8x4, got {text!r}") from None
+    if not (1 <= w <= 64 and 1 <= h <= 64):
+        raise argparse.ArgumentTypeError(f"grid {text!r} out of range (1..64 each)")
+    return w, h
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run")
     g.add_argument("--outdir", metavar="DIR", help="where run directories are created (required for new runs)")
@@ -52,6 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
     g.add_argument("--metrics", default="none", metavar="LIST", help="metrics at each snapshot, or none")
     g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | auto (default: auto)")
+    g.add_argument("--grid", type=grid_arg, metavar="WxH", help="snapshot image grid, e.g. 8x4 (default: automatic)")
     g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
     g = p.add_argument_group("hyperparameters (default: from --preset)")
     g.add_argument("--gpus", type=int, default=1, help="processes; >1 launches torchrun (default: 1)")

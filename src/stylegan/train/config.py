@@ -86,6 +86,7 @@ class TrainConfig:
     tick: float = 4  # kimg between progress reports.
     snap: int = 50  # Ticks between snapshots (0 = only at the end).
     metrics: tuple[str, ...] = ()
+    grid: tuple[int, int] | None = None  # Snapshot image grid (columns, rows); None = automatic.
     # Data.
     cond: bool = False
     mirror: bool = False

@@ -40,7 +40,7 @@ def prepare_run(args) -> PreparedRun:
         mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
         workers=args.workers, desc=args.desc, metrics=_metric_list(args.metrics), aug=args.aug, p=args.p,
         target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
-        resume_from=args.resume, freezed=args.freezed,
+        resume_from=args.resume, freezed=args.freezed, grid=args.grid,
     )
     cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
     if args.resume:

@@ -72,7 +72,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
     rounds = cfg.batch // (cfg.batch_gpu * d.world)
     reals = _reals(dataset, cfg, d, rounds, st.step)
     rep = Reporter(run_dir, cfg.kimg, st.cur_nimg, enabled=d.is_main)
-    gw, gh = grid_size(cfg.G.img_resolution)
+    gw, gh = cfg.grid or grid_size(cfg.G.img_resolution, d.device)
     grid_z = torch.from_numpy(np.random.RandomState(cfg.seed).randn(gw * gh, cfg.G.z_dim)).float().to(d.device)
     grid_c = reals.labels[torch.from_numpy(np.random.RandomState(123).permutation(reals.n)[: gw * gh] % reals.n)]
     if d.is_main and snap is None:
