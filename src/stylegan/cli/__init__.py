@@ -11,12 +11,20 @@ import sys
 
 from ..errors import UserError
 from . import convert, dataset, generate, inspect, train
+from . import card, directions, edit, mix, project, truncation, video
 from . import metrics as metrics_cmd
 
 # Subcommand name -> module. Order is the order shown in --help.
 COMMANDS = {
     "train": train,
     "generate": generate,
+    "mix": mix,
+    "truncation": truncation,
+    "video": video,
+    "project": project,
+    "directions": directions,
+    "edit": edit,
+    "card": card,
     "convert": convert,
     "inspect": inspect,
     "metrics": metrics_cmd,

@@ -6,6 +6,7 @@ Examples:
   stylegan generate --network network-snapshot.pkl --seeds 0,5,9 --trunc 0.7 --grid --outdir out
   stylegan generate --network cond.safetensors --seeds 0-3 --class 2 --noise-mode none --outdir out
   stylegan generate --network stylegan3.safetensors --seeds 0 --translate 0.1,0 --rotate 15 --outdir out
+  stylegan generate --network model.safetensors --projected-w proj/projected_w.npz --outdir out
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ HELP = "generate images from seeds"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_network_argument(p)
-    p.add_argument("--seeds", required=True, metavar="LIST", help="seeds, e.g. 0-7 or 0,3,5-9")
+    p.add_argument("--seeds", default=None, metavar="LIST", help="seeds, e.g. 0-7 or 0,3,5-9")
+    p.add_argument("--projected-w", default=None, metavar="FILE.npz",
+                   help="render the ws saved by `stylegan project` (key w, [N, num_ws, w_dim]) as projNN.png instead")
     p.add_argument("--trunc", type=finite_float, default=1.0, metavar="PSI", help="truncation psi (default: 1)")
     p.add_argument("--trunc-cutoff", type=int, default=None, metavar="N",
                    help="truncate only the first N ws (default: all)")
@@ -47,6 +50,10 @@ def run(args) -> int:
     from ..images import make_grid, provenance, save_png
     from ..latents import class_to_c, parse_seeds
 
+    if args.projected_w is not None:
+        return run_projected(args)
+    if args.seeds is None:
+        raise UserError("pass --seeds (or --projected-w FILE.npz)")
     seeds = parse_seeds(args.seeds)
     if not seeds:
         raise UserError("--seeds is empty")
@@ -76,6 +83,30 @@ def run(args) -> int:
         save_png(outdir / "grid.png", make_grid(np.stack(images), cols), text)
         print(f"wrote {outdir / 'grid.png'}")
     return 0
+
+
+def run_projected(args) -> int:
+    """Render ws from a projected_w.npz (with its fitted noise maps when present), as the official generate.py."""
+    from ..edit.latent_file import load_projected_w
+    from ..edit.project import set_noise
+    from ..edit.render import render_ws
+    from ..images import provenance, save_png
+    from .common import warn
+
+    if args.seeds is not None:
+        warn("--seeds is ignored with --projected-w")
+    G = load_network(args.network, args.device)
+    ws, noise = load_projected_w(args.projected_w, G)
+    if noise is not None:
+        set_noise(G, noise)
+    outdir = Path(args.outdir)
+    for i, img in enumerate(render_ws(G, ws, args.noise_mode, args.batch)):
+        text = provenance(model_id=G.model_id, projected_w=Path(args.projected_w).name, index=i,
+                          noise_mode=args.noise_mode)
+        save_png(outdir / f"proj{i:02d}.png", img, text)
+    print(f"wrote {len(ws)} image(s) to {outdir}")
+    return 0
+
 
 def _xy(text: str) -> tuple[float, float]:
     parts = text.split(",")

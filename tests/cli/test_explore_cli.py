@@ -1,0 +1,169 @@
+"""`stylegan mix | truncation | video | project | directions | edit | card` and `generate --projected-w` as a user
+runs them: the promised files appear, and bad input gives one line on stderr (exit status 2), no traceback."""
+
+import numpy as np
+import PIL.Image
+import pytest
+import torch
+from conftest import tiny_generator_config
+
+from stylegan import checkpoint
+from stylegan.cli import main
+from stylegan.models import Generator
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("net") / "net.safetensors"
+    checkpoint.save(Generator(tiny_generator_config()), path)
+    return str(path)
+
+
+def run(*args) -> int:
+    return main([*args, "--device", "cpu"])
+
+
+def names(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def mp4_info(path) -> tuple[int, tuple[int, int]]:
+    """(decoded frame count, (width, height)) of a video, read with imageio-ffmpeg's own ffmpeg."""
+    import gc
+    import warnings
+
+    import imageio_ffmpeg
+
+    with warnings.catch_warnings():  # imageio-ffmpeg's reader leaves its pipes to the garbage collector.
+        warnings.simplefilter("ignore", ResourceWarning)
+        items = list(imageio_ffmpeg.read_frames(str(path)))
+        gc.collect()
+    return len(items) - 1, items[0]["size"]
+
+
+def image(path) -> PIL.Image.Image:
+    with PIL.Image.open(path) as im:
+        im.load()
+        return im
+
+
+def test_mix_writes_cells_and_grid(net, tmp_path, capsys):
+    assert run("mix", "--network", net, "--rows", "85,100", "--cols", "55,821,1789", "--styles", "fine",
+               "--trunc", "0.7", "--outdir", str(tmp_path)) == 0
+    assert names(tmp_path) == sorted(["grid.png"] + [f"{r}-{c}.png" for r in (85, 100) for c in (55, 821, 1789)])
+    assert image(tmp_path / "grid.png").size == (4 * 16, 3 * 16)
+    assert "fine 3-5" in capsys.readouterr().out  # The groups used are printed.
+    assert image(tmp_path / "100-55.png").text["stylegan:styles"] == "[3, 4, 5]"
+
+
+def test_truncation_grid_accepts_negative_psi(net, tmp_path):
+    assert run("truncation", "--network", net, "--seeds", "0-1", "--psi", "-1,-0.5,0,1", "--outdir", str(tmp_path)) == 0
+    assert image(tmp_path / "grid.png").size == (4 * 16, 2 * 16)
+    assert "seed0001-psi-0.5.png" in names(tmp_path) and len(names(tmp_path)) == 9
+    a = np.asarray(image(tmp_path / "seed0000-psi0.png"))
+    assert np.array_equal(a, np.asarray(image(tmp_path / "seed0001-psi0.png")))  # psi 0: the same w_avg.
+
+
+def test_video_mp4_has_the_promised_frames(net, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    out = tmp_path / "walk.mp4"
+    assert run("video", "--network", net, "--seeds", "0-7", "--grid", "2x2", "--w-frames", "3", "--trunc", "0.7",
+               "--output", str(out)) == 0
+    assert names(tmp_path) == ["walk.mp4"]
+    assert mp4_info(out) == (2 * 3, (32, 32))  # 2 keyframes per cell x 3 frames, 2x2 cells of 16 px.
+
+
+def test_video_gif_in_z(net, tmp_path):
+    out = tmp_path / "walk.gif"
+    assert run("video", "--network", net, "--seeds", "0-2", "--space", "z", "--w-frames", "2", "--output",
+               str(out)) == 0
+    with PIL.Image.open(out) as im:
+        assert im.n_frames == 6 and im.size == (16, 16)
+
+
+def test_project_then_generate_projected_w(net, tmp_path):
+    main(["generate", "--network", net, "--seeds", "7", "--outdir", str(tmp_path / "g"), "--device", "cpu"])
+    out = tmp_path / "proj"
+    assert run("project", "--network", net, "--target", str(tmp_path / "g" / "seed0007.png"), "--num-steps", "4",
+               "--space", "w+", "--distance", "pixel", "--save-video", "--outdir", str(out)) == 0
+    assert names(out) == ["proj.mp4", "proj.png", "projected_w.npz", "target.png"]
+    with np.load(out / "projected_w.npz", allow_pickle=False) as f:
+        assert f["w"].shape == (1, 6, 32)
+    assert run("generate", "--network", net, "--projected-w", str(out / "projected_w.npz"), "--outdir",
+               str(tmp_path / "r")) == 0
+    assert np.array_equal(np.asarray(image(tmp_path / "r" / "proj00.png")),
+                          np.asarray(image(out / "proj.png")))
+
+
+def test_project_falls_back_offline(net, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("STYLEGAN_VGG16", raising=False)
+    PIL.Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "t.png")
+    assert run("project", "--network", net, "--target", str(tmp_path / "t.png"), "--num-steps", "2", "--offline",
+               "--outdir", str(tmp_path / "p")) == 0
+    captured = capsys.readouterr()
+    assert "pixel+SSIM" in captured.err and "pixel+ssim distance" in captured.out
+    assert run("project", "--network", net, "--target", str(tmp_path / "t.png"), "--num-steps", "2", "--offline",
+               "--distance", "vgg16", "--outdir", str(tmp_path / "q")) == 2
+
+
+def test_directions_then_edit(net, tmp_path):
+    dirs = tmp_path / "dirs.npz"
+    assert run("directions", "--network", net, "--method", "sefa", "--num", "4", "--layers", "coarse,middle",
+               "--out", str(dirs)) == 0
+    with np.load(dirs, allow_pickle=False) as f:
+        assert f["directions"].shape == (4, 32) and list(f["layers"]) == [0, 1, 2]
+    assert run("edit", "--network", net, "--seeds", "0-1", "--directions", str(dirs), "--index", "1",
+               "--strength", "-3,0,3", "--outdir", str(tmp_path / "e")) == 0
+    assert "seed0001-s-3.png" in names(tmp_path / "e") and len(names(tmp_path / "e")) == 7
+    assert image(tmp_path / "e" / "grid.png").size == (3 * 16, 2 * 16)
+    assert run("directions", "--network", net, "--method", "ganspace", "--num", "3", "--samples", "300",
+               "--out", str(tmp_path / "pca.npz")) == 0
+    assert run("edit", "--network", net, "--seeds", "0", "--directions", str(tmp_path / "pca.npz"),
+               "--layers", "fine", "--outdir", str(tmp_path / "e2")) == 0
+
+
+def test_card_writes_page_and_images(net, tmp_path):
+    assert run("card", "--network", net, "--outdir", str(tmp_path)) == 0
+    assert names(tmp_path) == ["card.html", "mixing.png", "samples_psi0.7.png", "samples_psi1.png", "truncation.png"]
+    assert "No metrics are available" in (tmp_path / "card.html").read_text()
+    # Metrics computed through stylegan.metrics (a detector-free one, on 8 samples).
+    assert run("card", "--network", net, "--metrics", "msssim20k", "--num", "8", "--outdir", str(tmp_path / "m")) == 0
+    text = (tmp_path / "m" / "card.html").read_text()
+    assert "<td>msssim8</td>" in text and "computed for this card (8 samples)" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mix", "--rows", "1", "--cols", "2", "--styles", "hair"], "unknown layer name 'hair'"),
+    (["mix", "--rows", "1", "--cols", "2", "--styles", "0-40"], "out of range"),
+    (["video", "--seeds", "0-3", "--grid", "2by2", "--output", "{tmp}/v.mp4"], "bad --grid '2by2'"),
+    (["video", "--seeds", "0-2", "--grid", "2x1", "--output", "{tmp}/v.mp4"], "multiple of the grid"),
+    (["video", "--seeds", "0", "--rotate", "5", "--w-frames", "1", "--output", "{tmp}/v.mp4"], "StyleGAN3"),
+    (["truncation", "--seeds", "0", "--psi", "0,abc"], "bad --psi list '0,abc'"),
+    (["truncation", "--seeds", "0", "--psi", "0,nan"], "finite"),
+    (["generate", "--projected-w", "{tmp}/bad.npz"], "'w' has shape [1, 3, 32], this network needs [N, 6, 32]"),
+    (["generate", "--projected-w", "{tmp}/missing.npz"], "no such file"),
+    (["generate"], "pass --seeds (or --projected-w"),
+    (["edit", "--seeds", "0", "--directions", "{tmp}/bad.npz"], "'directions' is missing"),
+    (["edit", "--seeds", "0", "--directions", "{tmp}/dirs16.npz"], "needs [K, 32]"),
+    (["project", "--target", "{tmp}/bad.npz"], "cannot read the image"),
+    (["directions", "--method", "sefa", "--num", "99", "--out", "{tmp}/d.npz"], "--num must be in 1..32"),
+])
+def test_bad_input_is_one_line(net, tmp_path, capsys, argv, message):
+    np.savez(tmp_path / "bad.npz", w=np.zeros([1, 3, 32], np.float32))
+    np.savez(tmp_path / "dirs16.npz", directions=np.eye(16, dtype=np.float32))
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    outdir = [] if any(a in argv for a in ("--output", "--out")) else ["--outdir", str(tmp_path / "o")]
+    assert run(argv[0], "--network", net, *argv[1:], *outdir) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"stylegan {argv[0]}: error: ") and message in err and "\n" not in err, err
