@@ -14,8 +14,7 @@ SHARED = Path(os.environ.get("STYLEGAN_SHARED", REPO.parent / "shared"))
 OFFICIAL = SHARED / "reference" / "official"
 INCEPTION = SHARED / "detectors" / "inception-2015-12-05-torchscript.pt"
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # So tests can `from conftest import tiny_generator_config`.
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # So tests can import tiny, trainutil.
 
 
 def official_dir() -> Path:
@@ -36,19 +35,19 @@ def inception_path() -> Path:
     return INCEPTION
 
 
-def tiny_generator_config(**overrides):
-    """A 16x16 StyleGAN2 small enough for fast CPU tests."""
-    from stylegan.models import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
-
-    synthesis = StyleGAN2SynthesisConfig(**{"channel_base": 256, "channel_max": 32, **overrides.pop("synthesis", {})})
-    kw = dict(z_dim=32, w_dim=32, img_resolution=16, img_channels=3, mapping=MappingConfig(num_layers=2),
-              synthesis=synthesis)
-    kw.update(overrides)
-    return GeneratorConfig(**kw)
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny networks run fastest on one thread (and several threads crawl on a busy 2-core machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture
 def tiny_G():
+    from tiny import tiny_generator_config
+
     from stylegan.models import Generator
 
     torch.manual_seed(0)

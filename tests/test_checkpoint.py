@@ -5,8 +5,8 @@ import json
 import pytest
 import safetensors.torch
 import torch
+from tiny import tiny_generator_config
 
-from conftest import tiny_generator_config
 from stylegan import checkpoint
 from stylegan.models import Discriminator, DiscriminatorConfig, Generator
 

@@ -5,20 +5,11 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
-from conftest import tiny_generator_config
+from tiny import tiny_generator_config
 
 from stylegan import checkpoint
 from stylegan.cli import main
 from stylegan.models import Generator
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from tiny import tiny_generator_config
 
-from conftest import tiny_generator_config
 from stylegan import checkpoint
 from stylegan.cli import main
 from stylegan.models import Generator

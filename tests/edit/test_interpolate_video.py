@@ -4,20 +4,13 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from tiny import tiny_sg3_config
 
 from stylegan.edit import video as video_mod
 from stylegan.edit.interpolate import LoopPath, lerp, slerp
 from stylegan.edit.video import VideoSpec, video_frames, write_video
 from stylegan.errors import UserError
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from stylegan.models import Generator
 
 
 def test_lerp_slerp_endpoints_and_sphere():
@@ -97,17 +90,8 @@ def test_gif_fallback_without_ffmpeg(tmp_path, monkeypatch):
 
 
 def test_stylegan3_video_can_move():
-    from stylegan.models import SYNTHESIS_NETWORKS, Generator, GeneratorConfig, MappingConfig
-
-    if "stylegan3-t" not in SYNTHESIS_NETWORKS:
-        pytest.skip("StyleGAN3 is not available in this tree")
     from stylegan.edit.render import render_ws, seeds_to_ws
-    from stylegan.models.config import StyleGAN3SynthesisConfig
-
-    cfg = GeneratorConfig(arch="stylegan3-t", z_dim=16, w_dim=16, img_resolution=16, img_channels=3,
-                          mapping=MappingConfig(num_layers=2),
-                          synthesis=StyleGAN3SynthesisConfig(channel_base=256, channel_max=16, num_layers=4,
-                                                             num_critical=1, margin_size=4))
+    cfg = tiny_sg3_config()
     torch.manual_seed(0)
     G = Generator(cfg).eval().requires_grad_(False)
     still = list(video_frames(G, VideoSpec(seeds=[0], w_frames=4)))

@@ -6,6 +6,7 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
+from tiny import tiny_sg3_config
 
 from stylegan.edit.distance import PixelSSIMDistance, ssim
 from stylegan.edit.latent_file import load_projected_w, save_projected_w
@@ -21,15 +22,7 @@ from stylegan.edit.project import (
 )
 from stylegan.edit.render import render_ws, seeds_to_ws
 from stylegan.errors import UserError
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from stylegan.models import Generator
 
 
 def test_ssim_and_distance():
@@ -108,16 +101,7 @@ def test_load_projected_w_rejects_bad_files(tiny_G, tmp_path):
 
 
 def test_projection_works_for_stylegan3():
-    from stylegan.models import SYNTHESIS_NETWORKS, Generator, GeneratorConfig, MappingConfig
-
-    if "stylegan3-t" not in SYNTHESIS_NETWORKS:
-        pytest.skip("StyleGAN3 is not available in this tree")
-    from stylegan.models.config import StyleGAN3SynthesisConfig
-
-    cfg = GeneratorConfig(arch="stylegan3-t", z_dim=16, w_dim=16, img_resolution=16, img_channels=3,
-                          mapping=MappingConfig(num_layers=2),
-                          synthesis=StyleGAN3SynthesisConfig(channel_base=256, channel_max=16, num_layers=4,
-                                                             num_critical=1, margin_size=4))
+    cfg = tiny_sg3_config()
 
     torch.manual_seed(0)
     G = Generator(cfg).eval().requires_grad_(False)

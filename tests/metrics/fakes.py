@@ -29,7 +29,7 @@ class FourierSynthesis(nn.Module):
         self.register_buffer("amps", torch.rand([3, 6], generator=g) * 0.15)
 
     def forward(self, ws, noise_mode="const", force_fp32=False):
-        n, r = ws.shape[0], self.resolution
+        r = self.resolution
         c = (torch.arange(r, dtype=torch.float32) + 0.5) / r - 0.5
         gy, gx = torch.meshgrid(c, c, indexing="ij")
         g = torch.stack([gx, gy, torch.ones_like(gx)], dim=-1)  # [r, r, 3]

@@ -6,12 +6,19 @@ import math
 
 import pytest
 import torch
-
 from fakes import FakeSG3
+from tiny import tiny_sg3_config
+
 from stylegan.errors import UserError
 from stylegan.metrics import MetricOptions, compute_metrics
-from stylegan.metrics.eq_transforms import (bandlimit_filter, fractional_pseudo_rotation, fractional_rotation,
-                                            fractional_translation, integer_translation, rotation_matrix)
+from stylegan.metrics.eq_transforms import (
+    bandlimit_filter,
+    fractional_pseudo_rotation,
+    fractional_rotation,
+    fractional_translation,
+    integer_translation,
+    rotation_matrix,
+)
 from stylegan.metrics.equivariance import equivariance_psnrs, psnr_from_sums
 
 
@@ -74,17 +81,8 @@ def test_eq_metric_names_and_original_network_untouched():
 
 
 def test_eq_on_a_stylegan3_network():
-    from stylegan.models import SYNTHESIS_NETWORKS
-
-    if "stylegan3-t" not in SYNTHESIS_NETWORKS:
-        pytest.skip("StyleGAN3 is not available in this tree")
-    from stylegan.models import Generator, GeneratorConfig, MappingConfig
-    from stylegan.models.config import StyleGAN3SynthesisConfig
-
-    cfg = GeneratorConfig(arch="stylegan3-t", z_dim=16, w_dim=16, img_resolution=16, img_channels=3,
-                          mapping=MappingConfig(num_layers=2),
-                          synthesis=StyleGAN3SynthesisConfig(channel_base=256, channel_max=16, num_layers=4,
-                                                             num_critical=1, margin_size=4))
+    from stylegan.models import Generator
+    cfg = tiny_sg3_config()
     torch.manual_seed(0)
     G = Generator(cfg).eval()
     out = compute_metrics(["eqt50k_int"], G, None, num=4, options=MetricOptions(device="cpu", progress=False))

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
+from tiny import tiny_generator_config
 
-from conftest import tiny_generator_config
 from stylegan.models import Discriminator, DiscriminatorConfig, Generator, tracking_emas
 
 

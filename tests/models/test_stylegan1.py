@@ -13,8 +13,7 @@ import torch.nn.functional as F
 
 from stylegan import checkpoint
 from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN1SynthesisConfig
-from stylegan.models.inspect_features import (feature_layers, record_feature_magnitudes, spike_ratio,
-                                              worst_layer)
+from stylegan.models.inspect_features import feature_layers, record_feature_magnitudes, spike_ratio, worst_layer
 from stylegan.models.synthesis_v1 import adaptive_instance_norm, upscale2d_conv2d
 
 REPO = Path(__file__).resolve().parents[2]
@@ -221,7 +220,7 @@ def test_an_injected_droplet_is_found_in_its_layer():
 
 @pytest.mark.parametrize("arch", ["stylegan1", "stylegan2"])
 def test_feature_layers_found_by_walking_modules(arch):
-    from conftest import tiny_generator_config
+    from tiny import tiny_generator_config
 
     G = Generator(tiny_sg1(32) if arch == "stylegan1" else tiny_generator_config(img_resolution=32)).eval()
     layers = feature_layers(G.synthesis)
@@ -236,7 +235,7 @@ def test_feature_layers_found_by_walking_modules(arch):
 
 
 def test_feature_magnitude_script_writes_pngs(tmp_path):
-    from conftest import tiny_generator_config
+    from tiny import tiny_generator_config
 
     torch.manual_seed(0)
     nets = []

@@ -8,12 +8,18 @@ import PIL.Image
 import pytest
 import torch
 from safetensors.torch import load_file
+from tiny import tiny_generator_config
 
-from conftest import tiny_generator_config
 from stylegan import checkpoint
 from stylegan.cli import main
-from stylegan.models import (Generator, GeneratorConfig, MappingConfig, StyleGAN3RSynthesisConfig,
-                             StyleGAN3SynthesisConfig, tracking_emas)
+from stylegan.models import (
+    Generator,
+    GeneratorConfig,
+    MappingConfig,
+    StyleGAN3RSynthesisConfig,
+    StyleGAN3SynthesisConfig,
+    tracking_emas,
+)
 from stylegan.models.official import generator_config_from_official, load_official_state_dict
 from stylegan.models.synthesis_v3 import has_input_transform, layer_specs, make_transform, set_input_transform
 

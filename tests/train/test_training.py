@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
 
 from stylegan import checkpoint
 from stylegan.cli import main
-from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +70,9 @@ def test_resume_is_exact(toy_data, tmp_path):
 
 def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
     """An interrupt between steps writes a snapshot; resuming from it ends with identical weights."""
+    from stylegan.cli import build_parser
     from stylegan.train.launch import prepare_run
     from stylegan.train.loop import train
-    from stylegan.cli import build_parser
 
     common = ["--data", str(toy_data), *TINY, "--tick", "0.032", "--kimg", "0.064", "--aug", "noaug"]
     run_train("--outdir", str(tmp_path / "a"), *common)
@@ -111,7 +111,8 @@ def test_bad_arguments_are_one_line_errors(toy_data, tmp_path, args, message):
 
 
 def test_resolution_mismatch_on_transfer_is_an_error(toy_data, tmp_path):
-    from conftest import tiny_generator_config
+    from tiny import tiny_generator_config
+
     from stylegan.models import Generator
 
     net = tmp_path / "net32.safetensors"

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
 
 from stylegan import checkpoint
-from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,8 @@ def test_finetune_official_snapshot(official, data32, tmp_path):
 
 
 def test_transfer_mismatches_are_clear_errors(official, data16, tmp_path):
-    from conftest import tiny_generator_config
+    from tiny import tiny_generator_config
+
     from stylegan.models import Generator
 
     net = tmp_path / "cond.safetensors"

@@ -1,0 +1,23 @@
+"""Tiny network configs for fast CPU tests."""
+
+
+def tiny_generator_config(**overrides):
+    """A 16x16 StyleGAN2 small enough for fast CPU tests."""
+    from stylegan.models import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+
+    synthesis = StyleGAN2SynthesisConfig(**{"channel_base": 256, "channel_max": 32, **overrides.pop("synthesis", {})})
+    kw = dict(z_dim=32, w_dim=32, img_resolution=16, img_channels=3, mapping=MappingConfig(num_layers=2),
+              synthesis=synthesis)
+    kw.update(overrides)
+    return GeneratorConfig(**kw)
+
+
+def tiny_sg3_config(arch: str = "stylegan3-t"):
+    """A 16x16 StyleGAN3 with 4 layers, small enough for fast CPU tests."""
+    from stylegan.models import GeneratorConfig, MappingConfig
+    from stylegan.models.config import StyleGAN3RSynthesisConfig, StyleGAN3SynthesisConfig
+
+    cls = StyleGAN3RSynthesisConfig if arch == "stylegan3-r" else StyleGAN3SynthesisConfig
+    return GeneratorConfig(arch=arch, z_dim=16, w_dim=16, img_resolution=16, img_channels=3,
+                           mapping=MappingConfig(num_layers=2),
+                           synthesis=cls(channel_base=256, channel_max=16, num_layers=4, num_critical=1, margin_size=4))
