@@ -120,13 +120,28 @@ def run(args) -> int:
 
     last = train(cfg, run_dir, device=args.device, resume=resume)
     if d is None or d.is_main:
-        fakes = sorted(run_dir.glob("fakes0*.png"))
-        if fakes:
-            print(f"samples: {fakes[-1]}")
         if last is not None:
+            samples = _write_samples(last, run_dir / "samples.png")
             print(f"network: {last}")
+            print(f"samples: {samples}")
         print(f"run directory: {run_dir}")
     return 0
+
+
+def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:
+    """An uncurated grid of the first `seeds` seeds from the final G_ema (psi 1, constant noise)."""
+    import numpy as np
+
+    from ..checkpoint import load
+    from ..generate import generate_images
+    from ..images import make_grid, provenance, save_png
+
+    G = load(network, device="cpu")
+    class_idx = 0 if G.c_dim else None
+    images = np.stack([img for _, img in generate_images(G, list(range(seeds)), class_idx=class_idx)])
+    save_png(path, make_grid(images, 8), provenance(model_id=G.model_id, seeds=f"0-{seeds - 1}", truncation_psi=1,
+                                                     noise_mode="const", network=network.name))
+    return path
 
 
 def _launch_torchrun(args) -> int:
