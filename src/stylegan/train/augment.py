@@ -365,9 +365,12 @@ def apply_cutout(images: torch.Tensor, cfg: AugmentConfig, p: torch.Tensor) -> t
 class AugmentPipe(torch.nn.Module):
     """ADA augmentation with overall probability buffer `p` (set by the ADA controller or fixed)."""
 
-    def __init__(self, cfg: AugmentConfig):
+    def __init__(self, cfg: AugmentConfig, impl: str = "fast"):
         super().__init__()
+        if impl not in ("ref", "fast"):
+            raise ValueError(f"impl must be 'ref' or 'fast', got {impl!r}")
         self.cfg = cfg
+        self.impl = impl  # "fast": resample only the images whose geometric transform is not the identity.
         self.register_buffer("p", torch.zeros([]))  # Overall probability multiplier; the only state in state_dict.
         self.register_buffer("hz_geom", setup_filter(SYM6), persistent=False)  # Orthogonal low-pass for resampling.
         bank = torch.as_tensor(imgfilter_bank(np.asarray(SYM2)), dtype=torch.float32)
@@ -383,8 +386,14 @@ class AugmentPipe(torch.nn.Module):
         n, c, h, w = images.shape
 
         g_inv = _matmul(sample_blit(cfg, p, n, h, w, device), sample_geom(cfg, p, n, h, w, device))
-        if g_inv is not None:
+        if g_inv is not None and self.impl == "ref":
             images = geometric_resample(images, g_inv, self.hz_geom)
+        elif g_inv is not None:
+            moved = (g_inv != torch.eye(3, device=device)).flatten(1).any(dim=1).nonzero().flatten()
+            if len(moved) == n:
+                images = geometric_resample(images, g_inv, self.hz_geom)
+            elif len(moved) > 0:  # At small p most images are untouched: their resampling is the identity.
+                images = images.index_put((moved,), geometric_resample(images[moved], g_inv[moved], self.hz_geom))
 
         m = sample_color(cfg, p, n, c, device)
         if m is not None:
