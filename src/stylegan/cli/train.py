@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run")
     g.add_argument("--outdir", metavar="DIR", help="where run directories are created (required for new runs)")
     g.add_argument("--data", metavar="PATH", help="prepared dataset (folder/zip), raw image folder, or builtin:emoji")
+    g.add_argument("--resolution", type=int, metavar="N", help="train at N x N, downscaling the dataset by a power "
+                   "of two on load (default: the dataset's; 32 for --preset small)")
     g.add_argument("--cfg", default="stylegan2", help="network generation: stylegan2 | stylegan1 | stylegan3-t | "
                    "stylegan3-r (default: stylegan2)")
     g.add_argument("--preset", default=None, help="hyperparameters: auto | stylegan2 | paper256 | paper512 | "

@@ -40,6 +40,11 @@ class Hyper:
     snap: int = 50  # ticks per snapshot
 
 
+def preset_resolution(name: str) -> int | None:
+    """Training resolution a preset implies (the dataset is downscaled on load), or None = the dataset's own."""
+    return {"small": 32}.get(name)
+
+
 def preset(name: str, res: int, gpus: int) -> Hyper:
     """Official presets (NOTES.md, stylegan2-ada-pytorch train.py) and our `small` CPU preset."""
     if name == "auto":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import write_text_atomic
-from .config import TrainConfig
+from .config import TrainConfig, preset_resolution
 from .options import TrainOptions, resolve_config
 from .rundir import create_run_dir, read_config, run_name, write_config
 
@@ -32,9 +32,11 @@ def prepare_run(args) -> PreparedRun:
         raise UserError("--outdir and --data are required for a new run (or --resume RUN_DIR to continue one)")
     from ..data.dataset import open_dataset
 
-    dataset = open_dataset(args.data, use_labels=args.cond)
+    preset_name = args.preset or "auto"
+    resolution = args.resolution or preset_resolution(preset_name)
+    dataset = open_dataset(args.data, use_labels=args.cond, resolution=resolution)
     opts = TrainOptions(
-        outdir=args.outdir, data=args.data, cfg=args.cfg, preset=args.preset or "auto", gpus=args.gpus,
+        outdir=args.outdir, data=args.data, cfg=args.cfg, preset=preset_name, gpus=args.gpus,
         batch=args.batch, batch_gpu=args.batch_gpu, gamma=args.gamma, mirror=args.mirror, cond=args.cond,
         cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
         mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
