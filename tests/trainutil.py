@@ -12,7 +12,7 @@ from stylegan import checkpoint
 from stylegan.cli import main
 
 # A tiny 16x16 StyleGAN2 run: one step is 8 images.
-TINY = ["--preset", "small", "--cbase", "256", "--cmax", "32", "--batch", "8", "--mbstd-group", "4",
+TINY = ["--preset", "small", "--resolution", "16", "--cbase", "256", "--cmax", "32", "--batch", "8", "--mbstd-group", "4",
         "--device", "cpu", "--workers", "0", "--metrics", "none", "--grid", "4x2"]
 
 

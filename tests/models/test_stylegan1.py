@@ -10,6 +10,7 @@ import PIL.Image
 import pytest
 import torch
 import torch.nn.functional as F
+from trainutil import disc_images
 
 from stylegan import checkpoint
 from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN1SynthesisConfig
@@ -140,15 +141,7 @@ def test_save_load_round_trip_is_bit_identical(G, tmp_path):
 @pytest.fixture(scope="module")
 def toy_data(tmp_path_factory):
     """24 images of coloured discs, 16x16."""
-    root = tmp_path_factory.mktemp("toy")
-    rng = np.random.RandomState(0)
-    yy, xx = np.mgrid[:16, :16]
-    for i in range(24):
-        img = np.full((16, 16, 3), 255, np.uint8)
-        cy, cx = rng.randint(5, 11, 2)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rng.randint(9, 40)] = rng.randint(0, 255, 3)
-        PIL.Image.fromarray(img).save(root / f"{i:02d}.png")
-    return root
+    return disc_images(tmp_path_factory.mktemp("toy"), 16, n=24)
 
 
 def test_recipe(toy_data, tmp_path, monkeypatch, capsys):
@@ -156,7 +149,7 @@ def test_recipe(toy_data, tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--cfg", "stylegan1",
-                 "--preset", "small", "--dry-run"]) == 0
+                 "--preset", "small", "--resolution", "16", "--dry-run"]) == 0
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["G"]["arch"] == "stylegan1" and cfg["G"]["mapping"]["num_layers"] == 8
     assert cfg["G"]["mapping"]["w_avg_beta"] == 0.995
@@ -171,7 +164,8 @@ def test_training_steps_change_weights(toy_data, tmp_path, monkeypatch):
 
     monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--cfg", "stylegan1",
-                 "--preset", "small", "--cbase", "128", "--cmax", "16", "--map-depth", "2", "--batch", "4",
+                 "--preset", "small", "--resolution", "16", "--cbase", "128", "--cmax", "16", "--map-depth", "2",
+                 "--batch", "4",
                  "--mbstd-group", "4", "--device", "cpu", "--workers", "0", "--metrics", "none", "--aug", "noaug",
                  "--kimg", "0.016", "--tick", "0.016"]) == 0
     (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]

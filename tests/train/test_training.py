@@ -88,9 +88,9 @@ def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
 
 def test_dry_run_prints_resolved_config(toy_data, tmp_path, capsys):
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--preset", "small",
-                 "--gamma", "3", "--dry-run"]) == 0
+                 "--gamma", "3", "--resolution", "8", "--dry-run"]) == 0
     cfg = json.loads(capsys.readouterr().out)
-    assert cfg["gamma"] == 3 and cfg["batch"] == 32 and cfg["G"]["img_resolution"] == 16
+    assert cfg["gamma"] == 3 and cfg["batch"] == 32 and cfg["G"]["img_resolution"] == 8  # 16x16 data, downscaled.
     assert cfg["G"]["mapping"]["num_layers"] == 2 and cfg["preset"] == "small"
     assert not (tmp_path / "runs").exists()
 
