@@ -8,20 +8,10 @@ from pathlib import Path
 
 import PIL.Image
 import pytest
-import torch
 
 from stylegan import checkpoint
 from stylegan.edit.card import read_run, recorded_metrics, write_card
 from stylegan.edit.plot import svg_line_chart
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture

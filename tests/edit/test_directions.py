@@ -9,15 +9,6 @@ from stylegan.edit.layers import style_affines
 from stylegan.errors import UserError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_sefa_directions_are_orthonormal_eigenvectors(tiny_G):
     d = sefa(tiny_G, [0, 1, 2], num=8)
     assert d.directions.shape == (8, tiny_G.w_dim) and d.layers == [0, 1, 2]

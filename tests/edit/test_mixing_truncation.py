@@ -11,15 +11,6 @@ from stylegan.edit.truncation import truncation_sweep
 from stylegan.errors import UserError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and several threads crawl on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("num_ws, expected", [
     (18, ([0, 3], [4, 7], [8, 17])),  # StyleGAN paper, 1024²: 4²-8² | 16²-32² | 64²-1024².
     (16, ([0, 3], [4, 6], [7, 15])),

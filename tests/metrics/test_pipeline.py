@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from fakes import ArrayDataset
+
 from stylegan.errors import UserError
 from stylegan.metrics import METRICS, MetricOptions, compute_metrics, evaluate_metrics, result_name
 

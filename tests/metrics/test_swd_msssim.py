@@ -7,8 +7,8 @@ import pytest
 import scipy.ndimage
 import torch
 import torch.nn.functional as F
-
 from fakes import ArrayDataset
+
 from stylegan.metrics import MetricOptions, compute_metrics
 from stylegan.metrics.msssim import gaussian_window, ms_ssim
 from stylegan.metrics.swd import laplacian_pyramid, num_levels, pyr_down, pyr_up

@@ -2,7 +2,6 @@
 
 import io
 import pickle
-import pickletools
 
 import pytest
 import torch

@@ -7,8 +7,11 @@ import torch
 from safetensors.torch import load_file
 
 from stylegan.models import Discriminator, Generator
-from stylegan.models.official import (discriminator_config_from_official, generator_config_from_official,
-                                      load_official_state_dict)
+from stylegan.models.official import (
+    discriminator_config_from_official,
+    generator_config_from_official,
+    load_official_state_dict,
+)
 
 TOL = 1e-4
 

@@ -40,17 +40,6 @@ class StyleGAN1SynthesisConfig:
     use_noise: bool = True
 
 
-# Filled in by the other generations' modules (stylegan1, stylegan3) through register_synthesis_config.
-SYNTHESIS_CONFIGS: dict[str, type] = {"stylegan2": StyleGAN2SynthesisConfig}
-
-
-def register_synthesis_config(arch: str, cls: type) -> None:
-    SYNTHESIS_CONFIGS[arch] = cls
-
-
-register_synthesis_config("stylegan1", StyleGAN1SynthesisConfig)
-
-
 @dataclass(frozen=True)
 class StyleGAN3SynthesisConfig:
     """StyleGAN3-T defaults (Karras et al. 2021); StyleGAN3RSynthesisConfig holds the -R ones."""
@@ -83,8 +72,13 @@ class StyleGAN3RSynthesisConfig(StyleGAN3SynthesisConfig):
     use_radial_filters: bool = True
 
 
-register_synthesis_config("stylegan3-t", StyleGAN3SynthesisConfig)
-register_synthesis_config("stylegan3-r", StyleGAN3RSynthesisConfig)
+# Generation name -> the dataclass of its synthesis network's configuration.
+SYNTHESIS_CONFIGS: dict[str, type] = {
+    "stylegan1": StyleGAN1SynthesisConfig,
+    "stylegan2": StyleGAN2SynthesisConfig,
+    "stylegan3-t": StyleGAN3SynthesisConfig,
+    "stylegan3-r": StyleGAN3RSynthesisConfig,
+}
 
 
 @dataclass(frozen=True)
