@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nn import EqualizedConv2d, EqualizedLinear, bias_act, modulated_conv2d, setup_filter, upsample2d
+from ..nn import EqualizedConv2d, EqualizedLinear, setup_filter, upsample2d
 from ..nn.bias_act import ACTIVATIONS
+from ..nn.modconv import modulated_layer
 from .config import StyleGAN2SynthesisConfig
 
 NoiseMode = Literal["random", "const", "none"]
@@ -58,11 +59,11 @@ class SynthesisLayer(nn.Module):
             noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
-        x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter, flip_weight=(self.up == 1),
-                             fused_modconv=fused_modconv)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias.to(x.dtype), act="lrelu", gain=self.act_gain * gain, clamp=clamp)
+        # modulated_conv2d + noise + bias_act (impl "ref": the official passes; "fast": fused, see nn/modconv.py).
+        return modulated_layer(x, self.weight, styles, self.bias, noise=noise, up=self.up, padding=self.padding,
+                               resample_filter=self.resample_filter, flip_weight=(self.up == 1),
+                               fused_modconv=fused_modconv, act="lrelu", gain=self.act_gain * gain, clamp=clamp)
 
     def extra_repr(self) -> str:
         return f"in={self.in_channels}, out={self.out_channels}, res={self.resolution}, up={self.up}"
@@ -81,8 +82,8 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x, w, fused_modconv: bool = True):
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
-        return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
+        return modulated_layer(x, self.weight, styles, self.bias, demodulate=False, fused_modconv=fused_modconv,
+                               clamp=self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
@@ -208,4 +209,4 @@ class SynthesisNetwork(nn.Module):
             block_ws = ws.narrow(1, idx, block.num_conv + block.num_torgb)
             idx += block.num_conv
             x, img = block(x, img, block_ws, noise_mode, fused_modconv, force_fp32)
-        return img
+        return img.contiguous()  # The fast path computes channels-last; hand out the standard layout.

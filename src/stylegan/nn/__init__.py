@@ -2,6 +2,7 @@
 
 from .bias_act import ACTIVATIONS, bias_act
 from .conv import EqualizedConv2d
+from .impl import get_impl, set_impl, use_impl
 from .linear import EqualizedLinear
 from .modconv import demodulation_coefficients, modulated_conv2d
 from .normalize import MinibatchStdLayer, minibatch_stddev, normalize_2nd_moment
@@ -10,5 +11,5 @@ from .resample import conv2d_resample, downsample2d, filter2d, setup_filter, upf
 __all__ = [
     "ACTIVATIONS", "bias_act", "EqualizedConv2d", "EqualizedLinear", "demodulation_coefficients", "modulated_conv2d",
     "MinibatchStdLayer", "minibatch_stddev", "normalize_2nd_moment", "conv2d_resample", "downsample2d", "filter2d",
-    "setup_filter", "upfirdn2d", "upsample2d",
+    "setup_filter", "upfirdn2d", "upsample2d", "get_impl", "set_impl", "use_impl",
 ]

@@ -1,4 +1,11 @@
-"""Fused bias + activation + gain + clamp, the post-convolution step of every StyleGAN layer (reference implementation)."""
+"""Fused bias + activation + gain + clamp, the post-convolution step of every StyleGAN layer.
+
+impl "ref" (impl.py) runs the official reference passes: add bias, activate, multiply by the gain, clamp.
+impl "fast" does the same in fewer passes over the tensor for the (leaky) ReLU and linear activations:
+act(y) g = act(g y) for g > 0, so the gain folds into the bias-add pass; clamp(lrelu(y), -c, c) = lrelu(clamp(y,
+-c / slope, c)), and hardtanh stands in for clamp (its backward is one pass instead of four); in-place where
+autograd allows.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+from .impl import resolve
 
 
 class Activation(NamedTuple):
@@ -34,8 +43,24 @@ def bias_act(
     gain: float | None = None,  # Output scale; None = the activation's default gain.
     clamp: float | None = None,  # Clamp output to [-clamp, clamp]; None = no clamping.
     dim: int = 1,
+    impl: str | None = None,  # "ref" | "fast"; None = the current default (impl.py).
 ) -> torch.Tensor:
     """y = clamp(act(x + b) * gain)."""
+    gain = ACTIVATIONS[act].def_gain if gain is None else float(gain)
+    if resolve(impl) == "fast" and act in LEAKY_SLOPES and gain > 0:
+        return bias_act_fast(x, b, act, gain, clamp, dim)
+    return bias_act_ref(x, b, act, gain, clamp, dim)
+
+
+def bias_act_ref(
+    x: torch.Tensor,
+    b: torch.Tensor | None = None,
+    act: str = "linear",
+    gain: float | None = None,
+    clamp: float | None = None,
+    dim: int = 1,
+) -> torch.Tensor:
+    """Reference: the passes of the official `_bias_act_ref`."""
     spec = ACTIVATIONS[act]
     if b is not None:
         shape = [1] * x.ndim
@@ -47,4 +72,42 @@ def bias_act(
         x = x * gain
     if clamp is not None and clamp >= 0:
         x = x.clamp(-clamp, clamp)
+    return x
+
+
+# Activations that are positively homogeneous (act(g y) = g act(y), g > 0), as leaky ReLU slopes; the fast path covers these.
+LEAKY_SLOPES: dict[str, float] = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
+
+
+def bias_act_fast(
+    x: torch.Tensor,
+    b: torch.Tensor | None,
+    act: str,
+    gain: float,  # > 0
+    clamp: float | None,
+    dim: int = 1,
+    inplace: bool = False,  # The caller owns x (a temporary): it may be overwritten.
+) -> torch.Tensor:
+    """bias_act_ref for linear / relu / lrelu in at most three passes (see the module docstring)."""
+    if b is not None:
+        shape = [1] * x.ndim
+        shape[dim] = -1
+        b = b.reshape(shape)
+        x = torch.add(b * gain, x, alpha=gain) if gain != 1 else x + b  # g (x + b) in one pass.
+        inplace = True
+    elif gain != 1:
+        x = x * gain
+        inplace = True
+    return lrelu_clamp(x, LEAKY_SLOPES[act], clamp, inplace)
+
+
+def lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None, inplace: bool) -> torch.Tensor:
+    """clamp(lrelu(x, slope), -clamp, clamp) as lrelu(hardtanh(x, -clamp / slope, clamp)), in place if allowed."""
+    grad = torch.is_grad_enabled() and x.requires_grad
+    if clamp is not None and clamp >= 0:
+        lo = -clamp / slope if slope > 0 else -clamp
+        x = F.hardtanh_(x, lo, clamp) if inplace else F.hardtanh(x, lo, clamp)
+        inplace = not grad  # hardtanh_ saved its output for backward; do not overwrite it when recording.
+    if slope != 1:
+        x = F.leaky_relu_(x, slope) if inplace else F.leaky_relu(x, slope)
     return x

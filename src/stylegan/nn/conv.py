@@ -1,4 +1,9 @@
-"""Equalized-learning-rate 2D convolution with optional FIR up/downsampling and output clamping."""
+"""Equalized-learning-rate 2D convolution with optional FIR up/downsampling and output clamping.
+
+impl "fast" (impl.py) folds the equalized-lr scale, the activation gain and the layer gain into the weights and the
+bias (act(g y) = g act(y) for g > 0), puts the bias into the convolution, and leaves only the activation and clamp as
+in-place passes; impl "ref" runs conv2d_resample and bias_act as the official code does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .bias_act import ACTIVATIONS, bias_act
+from .bias_act import ACTIVATIONS, LEAKY_SLOPES, bias_act, lrelu_clamp
+from .impl import resolve
 from .resample import conv2d_resample, setup_filter
 
 
@@ -40,14 +46,19 @@ class EqualizedConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels])) if bias else None
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        g = self.act_gain * gain
+        conv = dict(f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
+                    flip_weight=(self.up == 1))  # Matches the official kernel orientation for transposed convolutions.
+        if resolve(None) == "fast" and self.activation in LEAKY_SLOPES and g > 0:
+            w = self.weight * (self.weight_gain * g)
+            b = (self.bias * g).to(x.dtype) if self.bias is not None else None
+            x = conv2d_resample(x, w.to(x.dtype), bias=b, impl="fast", **conv)
+            return lrelu_clamp(x, LEAKY_SLOPES[self.activation], clamp, inplace=True)
         w = self.weight * self.weight_gain
         b = self.bias.to(x.dtype) if self.bias is not None else None
-        x = conv2d_resample(
-            x, w.to(x.dtype), f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
-            flip_weight=(self.up == 1),  # Matches the official kernel orientation for transposed convolutions.
-        )
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, b, act=self.activation, gain=self.act_gain * gain, clamp=clamp)
+        x = conv2d_resample(x, w.to(x.dtype), impl="ref", **conv)
+        return bias_act(x, b, act=self.activation, gain=g, clamp=clamp, impl="ref")
 
     def extra_repr(self) -> str:
         return (f"in={self.in_channels}, out={self.out_channels}, k={self.weight.shape[-1]}, "

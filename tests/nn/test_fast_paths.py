@@ -1,0 +1,245 @@
+"""impl="fast" equals impl="ref" (DESIGN R6): values, gradients, and the second-order gradients that R1 (through D)
+and path-length regularization (through G) need. float64 where the comparison is of the math, float32 for networks."""
+
+import math
+
+import pytest
+import torch
+
+from stylegan.nn import EqualizedConv2d, bias_act, conv2d_resample, setup_filter, upfirdn2d, use_impl
+from stylegan.nn.impl import get_impl, resolve, set_impl
+from stylegan.nn.modconv import modulated_conv2d, modulated_layer
+
+D64 = dict(dtype=torch.float64)
+
+
+def grads(fn, inputs, create_graph=False):
+    """Output and the gradient of <output, fixed random cotangent> w.r.t. inputs."""
+    y = fn(*inputs)
+    g = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype)
+    return y, torch.autograd.grad((y * g).sum(), inputs, create_graph=create_graph)
+
+
+def assert_close(a, b, tol):
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
+    assert err < tol, err
+
+
+def test_switch_and_context_manager():
+    before = get_impl()
+    with use_impl("ref"):
+        assert resolve(None) == "ref" and resolve("fast") == "fast"
+        with use_impl("fast"):
+            assert get_impl() == "fast"
+        assert get_impl() == "ref"
+    assert get_impl() == before
+    with pytest.raises(ValueError):
+        resolve("cuda")
+    set_impl(before)
+
+
+FIR_CASES = [  # (filter, up, down, padding)
+    ("4x4", 1, 1, (1, 2, 2, 1)),
+    ("4x4", 2, 1, (2, 1, 2, 1)),
+    ("4x4", 1, 2, (1, 1, 1, 1)),
+    ("4x4", 2, 2, (2, 2, 1, 1)),
+    ("sep12", 2, 1, (6, 5, 6, 5)),  # ADA's 2x upsampling with the sym6 wavelet.
+    ("sep12", 1, 2, (-1, -1, -1, -1)),  # ... and its cropped downsampling.
+    ("3x2", 3, 1, (-1, 2, 3, -2)),
+    ("sep5", (2, 1), (1, 2), (5, 4, 0, 3)),
+    (None, 2, 1, (0, 1, 1, 0)),
+]
+
+
+@pytest.mark.parametrize("name,up,down,pad", FIR_CASES)
+@pytest.mark.parametrize("flip", [False, True])
+def test_upfirdn2d(name, up, down, pad, flip):
+    torch.manual_seed(0)
+    f = {"4x4": torch.randn(4, 4, **D64), "sep12": torch.randn(12, **D64), "3x2": torch.randn(3, 2, **D64),
+         "sep5": torch.randn(5, **D64), None: None}[name]
+    x = torch.randn(2, 3, 15, 17, **D64, requires_grad=True)
+    fn = lambda impl: lambda x: upfirdn2d(x, f, up=up, down=down, padding=pad, flip_filter=flip, gain=1.7, impl=impl)
+    y_ref, (g_ref,) = grads(fn("ref"), [x])
+    y_fast, (g_fast,) = grads(fn("fast"), [x])
+    assert_close(y_fast, y_ref, 1e-12)
+    assert_close(g_fast, g_ref, 1e-12)
+
+
+@pytest.mark.parametrize("k,up,down", [(3, 1, 1), (3, 2, 1), (3, 1, 2), (1, 2, 1), (1, 1, 2), (1, 1, 1)])
+def test_conv2d_resample_with_bias(k, up, down):
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 8, 8, **D64, requires_grad=True)
+    w = torch.randn(5, 4, k, k, **D64, requires_grad=True)
+    b = torch.randn(5, **D64, requires_grad=True)
+    f = setup_filter([1, 3, 3, 1]).double()
+    fn = lambda impl: lambda x, w, b: conv2d_resample(x, w, f, up=up, down=down, padding=k // 2,
+                                                      flip_weight=(up == 1), bias=b, impl=impl)
+    y_ref, g_ref = grads(fn("ref"), [x, w, b])
+    y_fast, g_fast = grads(fn("fast"), [x, w, b])
+    assert_close(y_fast, y_ref, 1e-12)
+    for a, r in zip(g_fast, g_ref):
+        assert_close(a, r, 1e-12)
+
+
+@pytest.mark.parametrize("act,gain,clamp", [("lrelu", None, None), ("lrelu", 0.7, 0.5), ("linear", 2.0, 0.3),
+                                            ("relu", None, 1.0), ("tanh", None, None)])
+def test_bias_act(act, gain, clamp):
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4, 4, **D64, requires_grad=True)
+    b = torch.randn(5, **D64, requires_grad=True)
+    fn = lambda impl: lambda x, b: bias_act(x, b, act=act, gain=gain, clamp=clamp, impl=impl)
+    y_ref, g_ref = grads(fn("ref"), [x, b])
+    y_fast, g_fast = grads(fn("fast"), [x, b])
+    assert_close(y_fast, y_ref, 1e-12)
+    for a, r in zip(g_fast, g_ref):
+        assert_close(a, r, 1e-12)
+
+
+LAYER_CASES = [  # (N, k, up, demodulate, with noise, act, clamp)
+    (3, 3, 1, True, True, "lrelu", 0.8),
+    (3, 3, 2, True, True, "lrelu", None),
+    (1, 3, 1, True, True, "lrelu", None),  # N = 1: the per-sample-weight (fused) form.
+    (1, 3, 2, True, False, "lrelu", 0.5),
+    (3, 1, 1, False, False, "linear", 0.5),  # ToRGB: batched matmul.
+    (2, 1, 1, True, True, "lrelu", None),  # 1x1 with noise (StyleGAN3-R style layers).
+]
+
+
+@pytest.mark.parametrize("N,k,up,demod,with_noise,act,clamp", LAYER_CASES)
+def test_modulated_layer_double_backward(N, k, up, demod, with_noise, act, clamp):
+    """Values, first and second derivatives (the path-length penalty differentiates a gradient)."""
+    torch.manual_seed(0)
+    x = torch.randn(N, 6, 8, 8, **D64, requires_grad=True)
+    weight = torch.randn(4, 6, k, k, **D64, requires_grad=True)
+    styles = (torch.randn(N, 6, **D64) + 1).requires_grad_(True)
+    bias = torch.randn(4, **D64, requires_grad=True)
+    noise = torch.randn(N, 1, 8 * up, 8 * up, **D64) * 0.3 if with_noise else None
+    f = setup_filter([1, 3, 3, 1]).double()
+
+    def fn(impl):
+        def layer(x, weight, styles, bias):
+            return modulated_layer(x, weight, styles, bias, noise=noise, up=up, padding=k // 2, resample_filter=f,
+                                   demodulate=demod, flip_weight=(up == 1), fused_modconv=False, act=act,
+                                   gain=math.sqrt(2), clamp=clamp, impl=impl)
+        return layer
+
+    inputs = [x, weight, styles, bias]
+    out = {}
+    for impl in ("ref", "fast"):
+        y, g = grads(fn(impl), inputs, create_graph=True)
+        gg = torch.autograd.grad(sum((t.square().sum() for t in g[:3])), inputs[:3])  # Second order.
+        out[impl] = (y, g, gg)
+    assert_close(out["fast"][0], out["ref"][0], 1e-10)
+    for a, r in zip(out["fast"][1] + out["fast"][2], out["ref"][1] + out["ref"][2]):
+        assert_close(a, r, 1e-9)
+
+
+def test_modulated_conv2d_fast_matches_both_ref_forms():
+    torch.manual_seed(0)
+    x, w, s = torch.randn(3, 8, 8, 8), torch.randn(6, 8, 3, 3), torch.randn(3, 8) + 1
+    kw = dict(noise=torch.randn(3, 1, 16, 16), up=2, padding=1, resample_filter=setup_filter([1, 3, 3, 1]),
+              flip_weight=False)
+    fast = modulated_conv2d(x, w, s, impl="fast", **kw)
+    for fused in (True, False):
+        assert_close(fast, modulated_conv2d(x, w, s, fused_modconv=fused, impl="ref", **kw), 1e-5)
+
+
+@pytest.mark.parametrize("up,down,k,act", [(1, 1, 3, "lrelu"), (1, 2, 3, "lrelu"), (1, 2, 1, "linear"),
+                                           (2, 1, 1, "linear")])
+def test_equalized_conv2d(up, down, k, act):
+    torch.manual_seed(0)
+    layer = EqualizedConv2d(4, 6, k, bias=(act != "linear"), activation=act, up=up, down=down, conv_clamp=0.9).double()
+    with torch.no_grad():
+        if layer.bias is not None:
+            layer.bias.normal_()
+    x = torch.randn(2, 4, 8, 8, **D64, requires_grad=True)
+    out = {}
+    for impl in ("ref", "fast"):
+        with use_impl(impl):
+            out[impl] = grads(lambda x: layer(x, gain=0.7), [x])
+    assert_close(out["fast"][0], out["ref"][0], 1e-12)
+    assert_close(out["fast"][1][0], out["ref"][1][0], 1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Whole networks: what training differentiates.
+
+
+def _params_grads(module, loss):
+    params = [p for p in module.parameters() if p.requires_grad]
+    return torch.autograd.grad(loss, params, allow_unused=True)
+
+
+@pytest.mark.parametrize("arch", ["skip", "resnet"])
+def test_generator_values_grads_and_path_length(arch):
+    from tiny import tiny_generator_config
+
+    from stylegan.models import Generator
+    from stylegan.train.losses import path_length
+
+    torch.manual_seed(0)
+    G = Generator(tiny_generator_config(synthesis={"architecture": arch, "conv_clamp": 256})).train()
+    z = torch.randn(4, G.z_dim)
+    out = {}
+    for impl in ("ref", "fast"):
+        with use_impl(impl):
+            torch.manual_seed(1)
+            ws = G.mapping(z, None)
+            img = G.synthesis(ws, noise_mode="random")
+            g_main = _params_grads(G, img.square().mean())
+            torch.manual_seed(2)
+            ws = G.mapping(z, None)
+            img = G.synthesis(ws, noise_mode="const")
+            lengths = path_length(img, ws)  # create_graph=True: the penalty's gradient is second order.
+            g_pl = _params_grads(G, lengths.square().mean())
+            with torch.no_grad():
+                eval_img = G.eval()(z, None, noise_mode="const")
+            G.train()
+            out[impl] = (img, eval_img, g_main, lengths, g_pl)
+    (img_f, eval_f, gm_f, len_f, gpl_f), (img_r, eval_r, gm_r, len_r, gpl_r) = out["fast"], out["ref"]
+    assert_close(img_f, img_r, 1e-5)
+    assert_close(eval_f, eval_r, 1e-5)
+    assert_close(len_f, len_r, 1e-5)
+    for a, r in zip(gm_f + gpl_f, gm_r + gpl_r):  # None = unused = zero (the fast graph may give explicit zeros).
+        if a is not None or r is not None:
+            assert_close(a if a is not None else torch.zeros_like(r), r if r is not None else torch.zeros_like(a), 1e-4)
+
+
+@pytest.mark.parametrize("arch", ["resnet", "skip", "orig"])
+def test_discriminator_values_and_r1(arch):
+    from stylegan.models import Discriminator, DiscriminatorConfig
+    from stylegan.train.losses import gradient_penalty
+
+    torch.manual_seed(0)
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, architecture=arch,
+                                          conv_clamp=256, mbstd_group_size=2))
+    img = torch.randn(4, 3, 16, 16)
+    out = {}
+    for impl in ("ref", "fast"):
+        with use_impl(impl):
+            real = img.clone().requires_grad_(True)
+            logits = D(real)
+            r1 = gradient_penalty(real, logits)  # grad w.r.t. the input with create_graph=True ...
+            out[impl] = (logits, r1, _params_grads(D, logits.sum() + r1.sum()))  # ... then its parameter gradient.
+    assert_close(out["fast"][0], out["ref"][0], 1e-5)
+    assert_close(out["fast"][1], out["ref"][1], 1e-4)
+    for a, r in zip(out["fast"][2], out["ref"][2]):
+        assert_close(a, r, 1e-4)
+
+
+def test_augment_pipe_fast_equals_ref():
+    from stylegan.train.augment import AugmentPipe, augment_config
+
+    pipe = AugmentPipe(augment_config("bgcfnc"))
+    pipe.p.fill_(0.8)
+    img = torch.randn(2, 3, 32, 32)
+    out = {}
+    for impl in ("ref", "fast"):
+        with use_impl(impl):
+            torch.manual_seed(3)
+            x = img.clone().requires_grad_(True)
+            y = pipe(x)
+            out[impl] = (y, torch.autograd.grad(y.square().sum(), x)[0])
+    assert_close(out["fast"][0], out["ref"][0], 1e-5)
+    assert_close(out["fast"][1], out["ref"][1], 1e-4)
