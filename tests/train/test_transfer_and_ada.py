@@ -146,3 +146,15 @@ def test_stylegan3_training_steps(data16, tmp_path, generation):
     G = final_snapshot(run).state_dict("G")
     ema = [k for k in G if k.endswith("magnitude_ema")]
     assert ema and all(float(G[k]) != 1.0 for k in ema)  # Magnitude EMAs tracked during training.
+
+
+def test_subset_and_snapshot_metrics(data16, tmp_path):
+    """--subset trains on N images; --metrics evaluates at snapshots into stats.jsonl and metric-*.jsonl."""
+    run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY[:-4], "--grid", "4x2", "--kimg", "0.008",
+              "--tick", "0.008", "--aug", "noaug", "--subset", "10", "--metrics", "swd16k")
+    run = only_run(tmp_path / "r")
+    doc = json.loads((run / "config.json").read_text())
+    assert doc["train"]["subset"] == 10 and doc["dataset"]["num_images"] == 10
+    (line,) = (run / "metric-swd16k.jsonl").read_text().splitlines()
+    assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000.safetensors"
+    assert "swd16k" in stats(run)[-1]["metrics"]

@@ -71,6 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", type=int, help="total batch size")
     g.add_argument("--batch-gpu", type=int, help="batch per process; gradients accumulate when smaller")
     g.add_argument("--gamma", type=finite_float, help="R1 regularization weight")
+    g.add_argument("--subset", type=int, metavar="N", help="train on a random subset of N images (seeded)")
     g.add_argument("--mirror", type=bool_arg, nargs="?", const=True, default=False, help="x-flip augmentation")
     g.add_argument("--cond", type=bool_arg, nargs="?", const=True, default=False, help="train on dataset labels")
     g.add_argument("--cbase", type=int, help="channel base")

@@ -22,7 +22,7 @@ from . import distributed
 from .config import TrainConfig
 from .progress import TICK_FIELDS, Reporter, grid_size, save_ada_plot, save_fakes_grid, save_reals_grid
 from .setup import build_nets, load_run_snapshot, load_transfer_weights, trainable_D_params
-from .state import latest_snapshot, save_snapshot
+from .state import NET, latest_snapshot, save_snapshot
 from .step import StepState, Stats, make_optimizers, train_step
 
 
@@ -57,7 +57,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
     interrupt would (used by tests)."""
     run_dir = Path(run_dir)
     d = distributed.init(resolve_device(device).type)
-    dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, xflip=cfg.mirror)
+    dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, xflip=cfg.mirror,
+                           max_size=cfg.subset)
     n = build_nets(cfg, d.device)
     opt = make_optimizers(n, cfg, trainable_D_params(n.D, cfg.freezed))
     st, tick = StepState(pl_mean=torch.zeros([], device=d.device)), TickState()
@@ -102,7 +103,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
             tick.tick_start_nimg = st.cur_nimg
             snapshot_due = done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0)
             if snapshot_due:
-                last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record)
+                last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record, dataset)
             rep.tick(record)
             if snapshot_due and d.is_main:
                 save_ada_plot(run_dir, cfg.target if cfg.aug == "ada" else None)
@@ -146,14 +147,18 @@ def _ada_update(ada, n, cfg: TrainConfig, d: distributed.Dist, st: StepState, st
         n.augment.p.fill_(ada.update(float(n.augment.p), cfg.batch))
 
 
-def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainConfig, d, grid_z, grid_c, gw, record):
-    """Write fakes grid, network snapshot and training state (main process), evaluate metrics (all processes)."""
+def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainConfig, d, grid_z, grid_c, gw, record,
+              dataset):
+    """Write fakes grid, network snapshot, training state and metric results (main process)."""
     kimg = st.cur_nimg // 1000
     metrics = {}
-    if cfg.metrics:
-        from ..metrics import compute_metrics
+    if cfg.metrics and d.is_main:  # Metrics leave G_ema's mode and the global RNG state as they were.
+        from ..metrics import MetricOptions, append_result, evaluate_metrics
 
-        metrics = compute_metrics(list(cfg.metrics), n.G_ema, cfg.data, device=d.device)
+        for result in evaluate_metrics(list(cfg.metrics), n.G_ema, dataset,
+                                       options=MetricOptions(device=str(d.device), progress=False)):
+            append_result(run_dir, result, snapshot=NET.format(kimg=kimg))
+            metrics.update(result.results)
         record["metrics"] = metrics
     rng = distributed.gather_objects({"torch": torch.get_rng_state(),
                                       "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, d)

@@ -23,6 +23,7 @@ class TrainOptions:
     gamma: float | None = None
     mirror: bool = False
     cond: bool = False
+    subset: int | None = None
     cbase: int | None = None
     cmax: int | None = None
     map_depth: int | None = None
@@ -105,7 +106,8 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
     return TrainConfig(
         outdir=o.outdir, data=o.data, cfg=o.cfg, preset=o.preset, desc=o.desc, seed=o.seed,
         kimg=o.kimg if o.kimg is not None else h.kimg, tick=o.tick if o.tick is not None else h.tick,
-        snap=o.snap if o.snap is not None else h.snap, metrics=tuple(o.metrics), grid=o.grid, cond=o.cond, mirror=o.mirror,
+        snap=o.snap if o.snap is not None else h.snap, metrics=tuple(o.metrics), grid=o.grid, cond=o.cond,
+        mirror=o.mirror, subset=o.subset,
         workers=o.workers, G=G, D=D, gpus=o.gpus, batch=batch, batch_gpu=batch_gpu,
         glr=pick("glr", h.glr), dlr=o.dlr if o.dlr is not None else h.dlr, loss=o.loss,
         gamma=o.gamma if o.gamma is not None else h.gamma, style_mixing=pick("style_mixing", h.style_mixing),
