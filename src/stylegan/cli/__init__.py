@@ -11,7 +11,7 @@ import sys
 
 from ..errors import UserError
 from . import convert, dataset, generate, inspect, train
-from . import card, directions, edit, mix, project, truncation, video
+from . import card, directions, edit, mix, project, serve, truncation, video  # serve imports its extra only in run()
 from . import metrics as metrics_cmd
 
 # Subcommand name -> module. Order is the order shown in --help.
@@ -25,6 +25,7 @@ COMMANDS = {
     "directions": directions,
     "edit": edit,
     "card": card,
+    "serve": serve,
     "convert": convert,
     "inspect": inspect,
     "metrics": metrics_cmd,
