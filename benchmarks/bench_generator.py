@@ -1,58 +1,195 @@
-"""Generator inference speed: images/s and peak memory for StyleGAN2 (and other generations) configs.
+"""Generator inference speed: images/s, peak memory and model FLOPs utilisation, impl "ref" (op for op the official
+implementation's path) vs "fast", measured side by side (interleaved repeats, median).
 
-Run: python benchmarks/bench_generator.py [--device cpu|cuda] [--configs sg2-64,sg2-256,sg2-1024] [--json out.json]
-The sg2-64 / sg2-256 configs match ../shared/reference/official_speed.md (official CPU: 6.8 and 4.9 images/s).
+Run (CPU; the configs and batches of ../shared/reference/official_speed.md, official CPU 6.8 / 4.9 / 0.083 images/s):
+    python benchmarks/bench_generator.py --json gen_cpu.json
+Run (CUDA; 256 and 1024, fp32 / the official mixed precision / channels-last / torch.compile / CUDA graphs):
+    python benchmarks/bench_generator.py --device cuda --configs sg2-256,sg2-1024,sg3t-256,sg3t-1024 \\
+        --batches 1,8,32 --modes ref,fast,fast-bf16,fast-compile,fast-graphs --json gen_cuda.json
+Modes: ref | fast (each with the configuration's FP16 layers on CUDA, as the official code) and, CUDA only,
+fast-bf16 / fast-fp16 (autocast over the whole generator), fast-compile (torch.compile), fast-graphs (CUDA graph
+replay). A mode that fails on this machine is reported as failed and the others still run.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
+import traceback
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_memory_mb, print_table, reset_peak, time_fn, write_json  # noqa: E402
+from common import machine, peak_memory_mb, print_table, reset_peak, sync, write_json  # noqa: E402
 
-from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
+from stylegan.flops import generator_flops  # noqa: E402
+from stylegan.models import Generator, GeneratorConfig, MappingConfig  # noqa: E402
+from stylegan.models import StyleGAN2SynthesisConfig as SG2  # noqa: E402
+from stylegan.models import StyleGAN3SynthesisConfig as SG3  # noqa: E402
+from stylegan.nn import perf  # noqa: E402
+from stylegan.nn.impl import use_impl  # noqa: E402
 
+SG3_MAP = MappingConfig(num_layers=2)
 CONFIGS = {
-    # name: (config, batches)
-    "sg2-64": (GeneratorConfig(img_resolution=64, synthesis=StyleGAN2SynthesisConfig(channel_base=16384)), (1, 8)),
-    "sg2-256": (GeneratorConfig(img_resolution=256, synthesis=StyleGAN2SynthesisConfig(channel_base=16384)), (1, 2, 8)),
-    "sg2-1024": (GeneratorConfig(img_resolution=1024, synthesis=StyleGAN2SynthesisConfig(channel_base=32768)), (1, 8)),
+    # name: (config, default batches, official CPU images/s at those batches from official_speed.md)
+    "sg2-64": (GeneratorConfig(img_resolution=64, synthesis=SG2(channel_base=16384)), (8,), {8: 6.8}),
+    "sg2-256": (GeneratorConfig(img_resolution=256, synthesis=SG2(channel_base=16384)), (2,), {2: 4.9}),
+    "sg2-1024": (GeneratorConfig(img_resolution=1024, synthesis=SG2(channel_base=32768)), (1,), {}),
+    "sg3t-256": (GeneratorConfig(arch="stylegan3-t", img_resolution=256, mapping=SG3_MAP, synthesis=SG3()), (1,),
+                 {1: 0.083}),
+    "sg3t-1024": (GeneratorConfig(arch="stylegan3-t", img_resolution=1024, mapping=SG3_MAP, synthesis=SG3()), (1,),
+                  {}),
 }
+PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "V100": 125.0, "L40S": 362.0, "A10": 125.0}  # Dense
+# bf16/fp16 Tensor Core peaks (TFLOP/s) used for MFU; fp32 work is measured against the same number.
 
 
-def bench(name: str, cfg: GeneratorConfig, batch: int, device: torch.device, repeat: int) -> dict:
+def peak_tflops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device):
+    """A no-argument callable producing images, for one mode; also the description of what it does."""
+    impl = "ref" if mode == "ref" else "fast"
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mode.split("-")[-1])
+    desc = [f"impl={impl}"]
+
+    def forward():
+        with use_impl(impl), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            return G(z, None, noise_mode="const")
+
+    if dtype is not None:
+        desc.append(f"autocast={dtype}".replace("torch.", ""))
+    fn = forward
+    if "compile" in mode:
+        fn = torch.compile(forward, mode="max-autotune-no-cudagraphs" if device.type == "cuda" else "default")
+        desc.append("torch.compile")
+    if "graphs" in mode:
+        if device.type != "cuda":
+            raise RuntimeError("CUDA graphs need a CUDA device")
+        fn = cuda_graph(forward, device)
+        desc.append("cuda-graph")
+    return fn, " ".join(desc)
+
+
+def cuda_graph(forward, device):
+    """Capture one forward pass (static input z) and replay it."""
+    s = torch.cuda.Stream(device)
+    s.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(s):
+        for _ in range(2):
+            forward()
+    torch.cuda.current_stream(device).wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = forward()
+
+    def replay():
+        graph.replay()
+        return out
+    return replay
+
+
+def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat: int, seconds: float) -> list[dict]:
+    cfg, _, official = CONFIGS[name]
     torch.manual_seed(0)
     G = Generator(cfg).eval().requires_grad_(False).to(device)
     z = torch.randn(batch, G.z_dim, device=device)
-    reset_peak(device)
+    flops = generator_flops(G, batch)
+    runners, rows, ref_img = {}, {}, None
     with torch.inference_mode():
-        sec = time_fn(lambda: G(z, None, noise_mode="const"), device, warmup=1, repeat=repeat)
-    return {"config": name, "device": device.type, "batch": batch, "images/s": round(batch / sec, 2),
-            "ms/image": round(sec / batch * 1000, 1), "peak_mem_MB": round(peak_memory_mb(device))}
+        for mode in modes:  # Build (compile, capture) and warm up each mode; check it against ref.
+            try:
+                fn, desc = make_runner(G, z, mode, device)
+                img = fn()
+                fn()
+                sync(device)
+                if mode == "ref":
+                    ref_img = img.float().clone()
+                err = (img.float() - ref_img).abs().max().item() if ref_img is not None else None
+                runners[mode] = fn
+                rows[mode] = {"config": name, "mode": mode, "device": device.type, "threads": torch.get_num_threads(),
+                              "batch": batch, "setup": desc, "max_abs_diff_vs_ref": err, "times": []}
+            except Exception as e:  # noqa: BLE001  A mode this machine cannot run: report it, keep going.
+                traceback.print_exc()
+                rows[mode] = {"config": name, "mode": mode, "device": device.type, "batch": batch,
+                              "error": f"{type(e).__name__}: {e}"[:200]}
+        # Calls per timing sample, so that one sample takes about `seconds` (GPU calls are short).
+        calls = {}
+        for mode, fn in runners.items():
+            t = time.perf_counter()
+            fn()
+            sync(device)
+            calls[mode] = max(1, int(seconds / max(time.perf_counter() - t, 1e-6)))
+        for _ in range(repeat):  # Interleaved: every mode sees the same machine load.
+            for mode, fn in runners.items():
+                sync(device)
+                t = time.perf_counter()
+                for _ in range(calls[mode]):
+                    fn()
+                sync(device)
+                rows[mode]["times"].append((time.perf_counter() - t) / calls[mode])
+        for mode, fn in runners.items():
+            reset_peak(device)
+            fn()
+            sync(device)
+            r = rows[mode]
+            sec = statistics.median(r.pop("times"))
+            r.update({"images/s": round(batch / sec, 3), "ms/batch": round(sec * 1000, 2),
+                      "peak_mem_MB": round(peak_memory_mb(device)), "GFLOP/img": round(flops / batch / 1e9, 1),
+                      "TFLOP/s": round(flops / sec / 1e12, 3)})
+            if peak_tflops(device):
+                r["MFU"] = round(flops / sec / 1e12 / peak_tflops(device), 3)
+            if device.type == "cpu" and batch in official:
+                r["official_cpu_images/s"] = official[batch]
+    out = list(rows.values())
+    if "ref" in runners:
+        base = rows["ref"]["images/s"]
+        for r in out:
+            if "images/s" in r:
+                r["speedup_vs_ref"] = round(r["images/s"] / base, 2)
+    del G
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return out
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--configs", default="sg2-64,sg2-256,sg2-1024")
-    p.add_argument("--batches", default=None, help="override batch sizes, e.g. 1,8")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--configs", default="sg2-64,sg2-256,sg3t-256", help=f"comma list of {', '.join(CONFIGS)}")
+    p.add_argument("--batches", default=None, help="batch sizes, e.g. 1,8 (default: the official_speed.md ones)")
+    p.add_argument("--modes", default="ref,fast", help="ref, fast, fast-bf16, fast-fp16, fast-compile, fast-graphs")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=0.0, help="min seconds per timing sample (CUDA: e.g. 0.5)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
+                   help="CPU: keep freed memory for reuse (nn/perf.py) or glibc's default (what the official code gets)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    tuned = perf.tune_cpu_allocator() if device.type == "cpu" and args.malloc == "tuned" else False
+    if device.type == "cuda":
+        perf.configure_cuda()
     rows = []
     for name in args.configs.split(","):
-        cfg, batches = CONFIGS[name]
-        for b in ([int(x) for x in args.batches.split(",")] if args.batches else batches):
-            rows.append(bench(name, cfg, b, device, args.repeat))
-            print(rows[-1], file=sys.stderr)
-    print_table(rows, list(rows[0]))
-    write_json(args.json, {"machine": machine(), "results": rows})
+        batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
+        for batch in batches:
+            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds)
+            for r in rows[-len(args.modes.split(",")):]:
+                print(r, file=sys.stderr)
+    cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "official_cpu_images/s",
+            "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref", "error"]
+    print_table(rows, [c for c in cols if any(c in r for r in rows)])
+    write_json(args.json, {"machine": {**machine(), "malloc_tuned": tuned}, "args": vars(args), "results": rows})
 
 
 if __name__ == "__main__":

@@ -66,6 +66,17 @@ def test_upfirdn2d(name, up, down, pad, flip):
     assert_close(g_fast, g_ref, 1e-12)
 
 
+@pytest.mark.parametrize("name,up,down,pad", [FIR_CASES[1], FIR_CASES[2], FIR_CASES[5], FIR_CASES[7]])
+def test_upfirdn2d_fast_second_order(name, up, down, pad):
+    """The fast FIR's backward is its own adjoint op (custom autograd Function): check derivatives numerically."""
+    torch.manual_seed(0)
+    f = torch.randn({"4x4": (4, 4), "sep12": (12,), "sep5": (5,)}[name], **D64)
+    x = torch.randn(1, 1, 15, 14, **D64, requires_grad=True)
+    fn = lambda x: upfirdn2d(x, f, up=up, down=down, padding=pad, impl="fast")
+    assert torch.autograd.gradcheck(fn, [x])
+    assert torch.autograd.gradgradcheck(fn, [x])
+
+
 @pytest.mark.parametrize("k,up,down", [(3, 1, 1), (3, 2, 1), (3, 1, 2), (1, 2, 1), (1, 1, 2), (1, 1, 1)])
 def test_conv2d_resample_with_bias(k, up, down):
     torch.manual_seed(0)
@@ -243,3 +254,57 @@ def test_augment_pipe_fast_equals_ref():
             out[impl] = (y, torch.autograd.grad(y.square().sum(), x)[0])
     assert_close(out["fast"][0], out["ref"][0], 1e-5)
     assert_close(out["fast"][1], out["ref"][1], 1e-4)
+
+
+@pytest.mark.parametrize("arch", ["stylegan3-t", "stylegan3-r"])
+def test_stylegan3_values_and_grads(arch):
+    from tiny import tiny_sg3_config
+
+    from stylegan.models import Generator
+
+    torch.manual_seed(0)
+    G = Generator(tiny_sg3_config(arch)).train()
+    z = torch.randn(2, G.z_dim)
+    out = {}
+    for impl in ("ref", "fast"):
+        with use_impl(impl):
+            ws = G.mapping(z, None)
+            img = G.synthesis(ws)
+            out[impl] = (img, _params_grads(G, img.square().mean()))
+    assert_close(out["fast"][0], out["ref"][0], 1e-5)
+    for a, r in zip(out["fast"][1], out["ref"][1]):
+        if a is not None or r is not None:
+            assert_close(a, r, 1e-4)
+
+
+@pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2), ((1, 160, 128, 5, 6), 0)])
+def test_winograd_conv(shape, padding):
+    """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution."""
+    from stylegan.nn.winograd import applicable, conv2d_winograd
+
+    N, I, O, H, W = shape
+    torch.manual_seed(0)
+    x, w = torch.randn(N, I, H, W), torch.randn(O, I, 3, 3) / (I * 9) ** 0.5
+    with torch.no_grad():
+        assert applicable(x, w, 1, 1, False)
+        assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)
+        assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)  # Cached.
+        w.mul_(2)  # In-place change: the cached transform must be recomputed.
+        assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)
+    assert not applicable(x, w.requires_grad_(True), 1, 1, False)  # Training goes through autograd-able convs.
+
+
+def test_wide_generator_inference_uses_winograd_and_matches_ref():
+    from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=8, mapping=MappingConfig(num_layers=1),
+                                  synthesis=StyleGAN2SynthesisConfig(channel_base=1024, channel_max=128))).eval()
+    z = torch.randn(2, 64)
+    with torch.no_grad():
+        with use_impl("ref"):
+            ref = G(z, None, noise_mode="const")
+        with use_impl("fast"):
+            fast = G(z, None, noise_mode="const")
+    assert hasattr(G.synthesis.b8.conv1.weight, "_stylegan_winograd")  # The 128-channel 3x3 conv ran Winograd.
+    assert_close(fast, ref, 1e-4)

@@ -17,6 +17,8 @@ from torch import nn
 from ..nn import EqualizedLinear
 from ..nn.filter_design import design_lowpass_filter
 from ..nn.filtered_lrelu import IMPLS, Impl, filtered_lrelu
+from ..nn.impl import resolve as resolve_impl
+from ..nn.modconv import modulated_conv2d_v3_fast
 from .config import StyleGAN3SynthesisConfig
 from .synthesis_v2 import NOISE_MODES, NoiseMode
 
@@ -217,7 +219,7 @@ class SynthesisLayer(nn.Module):
         self.conv_clamp = conv_clamp
         self.magnitude_ema_beta = magnitude_ema_beta
         self.track_emas = False  # Set by models.tracking_emas(): update magnitude_ema in forward.
-        self.impl: Impl = "fast"  # filtered_lrelu implementation; "ref" = plain passes (see set_impl).
+        self.impl: Impl | None = None  # "ref" | "fast" | None = the global default (nn/impl.py); see set_impl.
 
         self.affine = EqualizedLinear(w_dim, spec.in_channels, bias_init=1)
         k = self.conv_kernel
@@ -249,11 +251,18 @@ class SynthesisLayer(nn.Module):
         if self.is_torgb:
             styles = styles / math.sqrt(self.in_channels * self.conv_kernel**2)
         dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
-        x = modulated_conv2d(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,
-                             padding=self.conv_kernel - 1, input_gain=self.magnitude_ema.rsqrt())
-        return filtered_lrelu(x, self.up_filter, self.down_filter, self.bias.to(x.dtype), up=self.up_factor,
+        impl = resolve_impl(self.impl)
+        bias = self.bias.to(dtype)
+        if impl == "fast":  # Shared-weight form with the bias fused into the demodulation pass (nn/modconv.py).
+            x = modulated_conv2d_v3_fast(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,
+                                         padding=self.conv_kernel - 1, input_gain=self.magnitude_ema.rsqrt(), bias=bias)
+            bias = None
+        else:
+            x = modulated_conv2d(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,
+                                 padding=self.conv_kernel - 1, input_gain=self.magnitude_ema.rsqrt())
+        return filtered_lrelu(x, self.up_filter, self.down_filter, bias, up=self.up_factor,
                               down=self.down_factor, padding=self.padding, gain=self.act_gain, slope=self.slope,
-                              clamp=self.conv_clamp, impl=self.impl)
+                              clamp=self.conv_clamp, impl=impl)
 
     def extra_repr(self) -> str:
         s = self.spec
@@ -289,9 +298,9 @@ class SynthesisNetwork(nn.Module):
         """(name, first w index, last w index): one w for the input and one per layer."""
         return [("input", 0, 0)] + [(name, i + 1, i + 1) for i, name in enumerate(self.layer_names)]
 
-    def set_impl(self, impl: Impl) -> None:
-        """Filtered leaky ReLU implementation of every layer: "fast" (default) or "ref" (plain passes)."""
-        if impl not in IMPLS:
+    def set_impl(self, impl: Impl | None) -> None:
+        """Implementation of every layer: "fast", "ref" (plain passes) or None (follow stylegan.nn.use_impl)."""
+        if impl is not None and impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
         for layer in self.layers():
             layer.impl = impl

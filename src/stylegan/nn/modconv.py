@@ -152,3 +152,40 @@ def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1,
     if noise is not None:
         y = y.add_(noise)  # y is a temporary that nothing saved for backward.
     return lrelu_clamp(y, LEAKY_SLOPES[act], clamp, inplace=True)
+
+
+def modulated_conv2d_v3_fast(
+    x: torch.Tensor,  # [N, I, H, W]
+    weight: torch.Tensor,  # [O, I, k, k]
+    styles: torch.Tensor,  # [N, I]
+    demodulate: bool,
+    padding: int,
+    input_gain: torch.Tensor | None = None,  # [] or [I]
+    bias: torch.Tensor | None = None,  # [O], added after the convolution (saves filtered_lrelu its bias pass).
+) -> torch.Tensor:
+    """The StyleGAN3 modulated convolution (synthesis_v3.modulated_conv2d, official pre-normalization included)
+    with shared weights: activations scaled by s (and the input gain), one dense convolution (Winograd on CPU for wide
+    layers, the weight transform cached), outputs scaled by the demodulation coefficients, plus the bias, in one pass.
+    sigma_o^2 = a_o^2 b^2 (s^2 @ (sum_k w^2)^T)_o with a_o, b the pre-normalization factors of weight and styles."""
+    N, I = styles.shape
+    O = weight.shape[0]
+    s = styles
+    out_scale = None
+    if demodulate:
+        w2 = weight.square().sum(dim=[2, 3])  # [O, I]
+        a = (w2.sum(dim=1) / (I * weight.shape[2] * weight.shape[3])).rsqrt()  # Pre-normalization of the weight.
+        s = styles * styles.square().mean().rsqrt()  # ... and of the styles (over the whole batch, as official).
+        out_scale = a * ((s.square() @ w2.t()) * a.square() + 1e-8).rsqrt()  # [N, O]
+    if input_gain is not None:
+        s = s * input_gain.expand(N, I)
+    x = to_channels_last(x) * s.to(x.dtype).reshape(N, I, 1, 1)
+    y = conv2d_resample(x, weight.to(x.dtype), padding=padding, bias=bias if out_scale is None else None,
+                        impl="fast")
+    if out_scale is None:
+        return y
+    out_scale = out_scale.to(y.dtype).reshape(N, O, 1, 1)
+    b = bias.to(y.dtype).reshape(1, O, 1, 1) if bias is not None else torch.zeros([], dtype=y.dtype, device=y.device)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (y, out_scale, b)):
+        return torch.addcmul(b, y, out_scale)
+    # Inference: write NCHW, the layout filtered_lrelu works in, in the same pass (saves it a copy).
+    return torch.addcmul(b, y, out_scale, out=torch.empty(y.shape, dtype=y.dtype, device=y.device))

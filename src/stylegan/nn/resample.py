@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import winograd
 from .impl import resolve
 
 Padding = int | Sequence[int]
@@ -159,6 +160,42 @@ def _crop_or_pad(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Te
     return x.narrow(dim, start, length)
 
 
+class _DepthwiseFIR(torch.autograd.Function):
+    """Depthwise (transposed) convolution with a constant filter whose backward is its adjoint, computed by this same
+    Function: derivatives of any order are single depthwise ops. (Autograd's generic double backward of a grouped
+    convolution loops over the C groups, which made R1 through D several times slower than the forward.)"""
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, transpose, output_padding):
+        ctx.save_for_backward(w)
+        ctx.args = (stride, padding, transpose, x.shape[2:])
+        if transpose:
+            return F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=output_padding,
+                                      groups=w.shape[0])
+        return F.conv2d(x, w, stride=stride, padding=padding, groups=w.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        stride, padding, transpose, in_size = ctx.args
+        if transpose:  # Adjoint of a transposed convolution: the convolution.
+            return _DepthwiseFIR.apply(g, w, stride, padding, False, (0, 0)), None, None, None, None, None
+        # Adjoint of a strided convolution: the transposed one, sized back to the input.
+        kh, kw = w.shape[2:]
+        op = tuple(n - ((m - 1) * s - 2 * p + k) for n, m, s, p, k in
+                   zip(in_size, g.shape[2:], stride, padding, (kh, kw)))
+        return _DepthwiseFIR.apply(g, w, stride, padding, True, op), None, None, None, None, None
+
+
+def _depthwise(x, w, stride, padding, transpose, output_padding):
+    if w.requires_grad:  # A learned filter: let autograd differentiate it too.
+        if transpose:
+            return F.conv_transpose2d(x, w, stride=stride, padding=padding, output_padding=output_padding,
+                                      groups=w.shape[0])
+        return F.conv2d(x, w, stride=stride, padding=padding, groups=w.shape[0])
+    return _DepthwiseFIR.apply(x, w, stride, padding, transpose, output_padding)
+
+
 def _fir(x: torch.Tensor, k: torch.Tensor, up: tuple[int, int], down: tuple[int, int], pad: tuple[int, int, int, int]):
     """One depthwise FIR stage. k: correlation kernel [kh, kw]; up/down: (y, x); pad: (x0, x1, y0, y1) as in the ref."""
     C, H, W = x.shape[1:]
@@ -171,14 +208,14 @@ def _fir(x: torch.Tensor, k: torch.Tensor, up: tuple[int, int], down: tuple[int,
         py, px = max(min(y0, y1), 0), max(min(x0, x1), 0)
         x = _crop_or_pad(_crop_or_pad(x, 3, px - x0, W + x0 + x1 - 2 * px), 2, py - y0, H + y0 + y1 - 2 * py)
         w = to_channels_last(k.to(x.dtype)[None, None].expand(C, 1, kh, kw))
-        return F.conv2d(x, w, stride=(dy, dx), padding=(py, px), groups=C)
+        return _depthwise(x, w, (dy, dx), (py, px), False, (0, 0))
     # Transposed convolution: full[s] = sum_i x[i] k'[s - u i] with k' = flip(k); ref[r] = full[r + kh - 1 - y0].
     w = to_channels_last(k.flip([0, 1]).to(x.dtype)[None, None].expand(C, 1, kh, kw))
     full_h, full_w = (H - 1) * uy + kh, (W - 1) * ux + kw
     sy, sx = kh - 1 - y0, kw - 1 - x0  # Window start in the full output.
     py = max(min(sy, full_h - sy - out_h), 0)  # Symmetric part of the crop: done by the op's `padding`.
     px = max(min(sx, full_w - sx - out_w), 0)
-    x = F.conv_transpose2d(x, w, stride=(uy, ux), padding=(py, px), groups=C)
+    x = _depthwise(x, w, (uy, ux), (py, px), True, (0, 0))
     x = _crop_or_pad(_crop_or_pad(x, 3, sx - px, out_w), 2, sy - py, out_h)
     if dy > 1 or dx > 1:
         x = x[:, :, ::dy, ::dx]
@@ -235,6 +272,9 @@ def _conv(x, w, stride=1, padding=0, groups=1, transpose=False, flip_weight=True
     # conv2d correlates; flip_weight=False asks for a true convolution.
     if not flip_weight and (w.shape[2] > 1 or w.shape[3] > 1):
         w = w.flip([2, 3])
+    if fast and winograd.applicable(x, w, stride, groups, transpose):  # CPU inference, wide layers.
+        y = winograd.conv2d_winograd(x, w, padding)
+        return y if bias is None else y + bias.reshape(1, -1, 1, 1)
     if fast:  # Channels-last activations and weights: oneDNN's fastest CPU layout, and Tensor Core friendly on CUDA.
         x, w = to_channels_last(x), to_channels_last(w)
     if transpose:

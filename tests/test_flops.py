@@ -1,0 +1,43 @@
+"""FLOP counter: exact on a single convolution, linear in the batch, and consistent with the training-step
+composition (G main = 3 G + 2 D forward costs: forward + backward of G, forward + input-gradient of D)."""
+
+import pytest
+import torch
+from tiny import tiny_generator_config
+
+from stylegan.flops import count_flops, discriminator_flops, generator_flops, training_flops
+from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+
+
+def test_single_convolution_is_exact():
+    w = torch.randn(5, 4, 3, 3)
+    flops = count_flops(lambda x: torch.nn.functional.conv2d(x, w, padding=1), (2, 4, 8, 8))
+    assert flops == 2 * 2 * 5 * 4 * 9 * 8 * 8  # 2 FLOPs per multiply-accumulate.
+
+
+@pytest.fixture(scope="module")
+def nets():
+    torch.manual_seed(0)
+    G = Generator(tiny_generator_config())
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=2))
+    return G, D
+
+
+def test_forward_counts(nets):
+    G, D = nets
+    g1, d1 = generator_flops(G, 1), discriminator_flops(D, 1)
+    assert generator_flops(G, 4) == 4 * g1 and discriminator_flops(D, 4) == 4 * d1
+    # Lower bound: the 3x3 convolutions at full resolution (conv1 of every block), 2 FLOPs per MAC.
+    conv1 = sum(2 * b.conv1.weight.numel() * b.resolution**2 for b in G.synthesis.blocks())
+    assert conv1 < g1 < 3 * conv1
+    assert not any(hasattr(p, "_stylegan_winograd") for p in G.parameters())  # Counting runs no real kernels.
+
+
+def test_training_step_composition(nets):
+    G, D = nets
+    g1, d1 = generator_flops(G, 1), discriminator_flops(D, 1)
+    t = training_flops(G, D, batch=4)
+    assert t["Gmain"] == pytest.approx(4 * (3 * g1 + 2 * d1), rel=0.1)
+    assert t["Dmain"] == pytest.approx(4 * (g1 + 6 * d1), rel=0.1)
+    assert t["Dreg"] > 4 * 3 * d1 and t["Greg"] > 2 * 3 * g1  # Double backward costs more than one backward.
+    assert t["step_avg"] == pytest.approx(t["Gmain"] + t["Dmain"] + t["Dreg"] / 16 + t["Greg"] / 4)
