@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
-import torch
 
 from ..checkpoint import load, resolve_device
 from ..errors import UserError
@@ -41,8 +41,5 @@ def load_network(path: str, device: str) -> Generator:
     return load(p, device=resolve_device(device))
 
 
-@torch.no_grad()
 def warn(msg: str) -> None:
-    import sys
-
     print(f"warning: {msg}", file=sys.stderr)
