@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_memory_mb, print_table, reset_peak, sync, write_json  # noqa: E402
+from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
 
 from stylegan.flops import generator_flops  # noqa: E402
 from stylegan.models import Generator, GeneratorConfig, MappingConfig  # noqa: E402
@@ -43,17 +43,6 @@ CONFIGS = {
     "sg3t-1024": (GeneratorConfig(arch="stylegan3-t", img_resolution=1024, mapping=SG3_MAP, synthesis=SG3()), (1,),
                   {}),
 }
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "V100": 125.0, "L40S": 362.0, "A10": 125.0}  # Dense
-# bf16/fp16 Tensor Core peaks (TFLOP/s) used for MFU; fp32 work is measured against the same number.
-
-
-def peak_tflops(device: torch.device) -> float | None:
-    if device.type != "cuda":
-        return None
-    name = torch.cuda.get_device_name(device)
-    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
-
-
 def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device):
     """A no-argument callable producing images, for one mode; also the description of what it does."""
     impl = "ref" if mode == "ref" else "fast"
@@ -170,7 +159,7 @@ def main():
     p.add_argument("--seconds", type=float, default=0.0, help="min seconds per timing sample (CUDA: e.g. 0.5)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
-                   help="CPU: keep freed memory for reuse (nn/perf.py) or glibc's default (what the official code gets)")
+                   help="CPU: keep freed memory for reuse (nn/perf.py) or glibc's default (as the official code)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     if args.threads:

@@ -1,12 +1,18 @@
-"""Training speed: seconds per step and sec/kimg of a full StyleGAN2 training step (G main, D main and the lazy
-regularizers at their intervals), impl "ref" (op for op the official CPU path) vs "fast", measured side by side.
+"""Training speed: seconds per step, sec/kimg, peak memory and MFU of the full StyleGAN training step (G main, D main
+and the lazy regularizers at their intervals), per mode, measured side by side (interleaved repeats, median).
 
-Run (CPU, the `small` preset at 32x32, batch 32, the lead's narrower widths and the preset's):
+Run (CPU, the `small` preset at 32x32, batch 32: the lead's narrower widths and the preset's own):
     python benchmarks/bench_train.py --json train_cpu.json
-Run (CUDA, 256x256 StyleGAN2 `paper256`-like and StyleGAN3-T, batch 32, ref vs fast vs fast+compile):
-    python benchmarks/bench_train.py --device cuda --configs sg2-256,sg3t-256 --modes ref,fast,fast-compile
-A step's cost is averaged over the regularization schedule: t = t_main + (t_Greg + t_Dreg terms) / interval, where
-each term is measured by running one step at a step index where that phase is due.
+Run (CUDA, 256x256, batch 32: StyleGAN2 paper256 widths and StyleGAN3-T; official numbers: 21.6-24.2 s/kimg on
+one V100 for StyleGAN2, 49.8 s/kimg on one A100 for StyleGAN3-T):
+    python benchmarks/bench_train.py --device cuda --configs sg2-256,sg3t-256 \\
+        --modes ref,fast,fast-bf16,fast-compile,fast-bf16-compile --aug-p 0.2 --json train_cuda.json
+Modes: ref (op for op the official pure-PyTorch path) | fast (nn/impl.py), each with the official mixed precision
+(FP16 in the 4 highest resolutions on CUDA; --fp32 turns it off); CUDA only: -bf16 / -fp16 (autocast the forward
+passes), -compile (torch.compile of the G/D main forwards, mode max-autotune-no-cudagraphs), -tf32. These are the
+STYLEGAN_AUTOCAST / STYLEGAN_COMPILE / STYLEGAN_TF32 settings of nn/perf.py that `stylegan train` reads.
+A step's cost is averaged over the regularization schedule: t = t_main + t_Greg / g_interval + t_Dreg / d_interval,
+each term measured on a step index where that phase is due. A mode that fails is reported and the others still run.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ import argparse
 import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_memory_mb, print_table, reset_peak, sync, write_json  # noqa: E402
+from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
 
+from stylegan.flops import training_flops  # noqa: E402
 from stylegan.nn import perf  # noqa: E402
 from stylegan.nn.impl import use_impl  # noqa: E402
 from stylegan.train import distributed  # noqa: E402
@@ -33,10 +41,12 @@ from stylegan.train.step import StepState, Stats, make_optimizers, train_step  #
 CONFIGS = {
     "small-32-narrow": ("stylegan2", "small", 32, dict(cbase=1024, cmax=64)),
     "small-32": ("stylegan2", "small", 32, {}),
-    "small-32-pl": ("stylegan2", "small", 32, dict(pl_weight=2.0)),  # With path-length regularization (Greg).
+    "small-32-pl": ("stylegan2", "small", 32, dict(cbase=1024, cmax=64, pl_weight=2.0)),  # With path length.
     "sg2-256": ("stylegan2", "paper256", 256, dict(batch=32, mbstd_group=4)),
-    "sg3t-256": ("stylegan3-t", "auto", 256, dict(batch=32)),
+    "sg3t-256": ("stylegan3-t", "stylegan2", 256, dict(batch=32, mbstd_group=4, gamma=2.0)),  # cbase 32768, as official
 }
+OFFICIAL = {"sg2-256": "21.6-24.2 s/kimg (1x V100, official CUDA kernels)",
+            "sg3t-256": "49.8 s/kimg (1x A100, official CUDA kernels)"}
 
 
 class FakeReals:
@@ -52,13 +62,23 @@ class FakeReals:
         return torch.zeros([n, 0], device=self.img.device)
 
 
+def parse_mode(mode: str) -> tuple[str, perf.Speed]:
+    parts = mode.split("-")
+    impl = parts[0]
+    if impl not in ("ref", "fast"):
+        raise ValueError(f"mode must start with ref or fast, got {mode!r}")
+    autocast = next((p for p in parts if p in ("bf16", "fp16")), None)
+    return impl, perf.Speed(autocast=autocast, compile="max-autotune-no-cudagraphs" if "compile" in parts else None,
+                            tf32="tf32" in parts)
+
+
 def make_run(name: str, device: torch.device, batch: int | None, aug_p: float, fp32: bool):
     cfg_name, preset, res, over = CONFIGS[name]
     over = dict(over)
     if batch is not None:
         over["batch"] = batch
-    opts = TrainOptions(outdir="-", data="-", cfg=cfg_name, preset=preset, fp32=fp32, aug="fixed" if aug_p > 0 else
-                        "noaug", p=aug_p, **over)
+    opts = TrainOptions(outdir="-", data="-", cfg=cfg_name, preset=preset, fp32=fp32,
+                        aug="fixed" if aug_p > 0 else "noaug", p=aug_p, **over)
     cfg = resolve_config(opts, res=res, channels=3, label_dim=0)
     nets = build_nets(cfg, device)
     opt = make_optimizers(nets, cfg, list(nets.D.parameters()))
@@ -89,76 +109,123 @@ def average_step(med: dict[str, float], cfg) -> float:
     return med["main"] + (greg / g if g else 0.0) + (dreg / d if d else 0.0)
 
 
-def run_step(cfg, nets, opt, reals, dev, step):
-    st = StepState(step=step, cur_nimg=0, pl_mean=torch.zeros([], device=dev.device))
-    train_step(nets, opt, cfg, reals, dev, [0], st, Stats())
+def run_step(run, dev, step):
+    cfg, nets, opt, reals, impl, speed = run
+    perf.set_speed(speed)
+    with use_impl(impl):
+        st = StepState(step=step, cur_nimg=0, pl_mean=torch.zeros([], device=dev.device))
+        train_step(nets, opt, cfg, reals, dev, [0], st, Stats())
+
+
+def bench_config(name, args, device, dev) -> list[dict]:
+    runs, rows = {}, {}
+    for mode in args.modes.split(","):
+        try:
+            impl, speed = parse_mode(mode)
+            torch.manual_seed(0)
+            runs[mode] = (*make_run(name, device, args.batch, args.aug_p, args.fp32), impl, speed)
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
+            rows[mode] = {"config": name, "mode": mode, "error": f"{type(e).__name__}: {e}"[:200]}
+    if not runs:
+        return list(rows.values())
+    cfg0 = next(iter(runs.values()))[0]
+    steps = phase_steps(cfg0)
+    times = {m: {k: [] for k in steps} for m in runs}
+    for m in list(runs):  # Warm up (and compile) every phase once; drop modes that fail.
+        try:
+            for s in steps.values():
+                run_step(runs[m], dev, s)
+            sync(device)
+        except Exception as e:  # noqa: BLE001
+            traceback.print_exc()
+            rows[m] = {"config": name, "mode": m, "error": f"{type(e).__name__}: {e}"[:200]}
+            del runs[m]
+    for _ in range(args.repeat):  # Interleaved: every mode sees the same machine load.
+        for m, run in runs.items():
+            for k, s in steps.items():
+                sync(device)
+                t = time.perf_counter()
+                run_step(run, dev, s)
+                sync(device)
+                times[m][k].append(time.perf_counter() - t)
+    flops = None
+    if not args.no_flops:
+        nets0 = next(iter(runs.values()))[1]
+        flops = training_flops(nets0.G, nets0.D, cfg0.batch, cfg0.g_reg_interval if cfg0.pl_weight > 0 else None,
+                               cfg0.d_reg_interval if cfg0.gamma > 0 else None, cfg0.pl_batch_shrink)["step_avg"]
+    for m, run in runs.items():
+        cfg, nets, opt, reals, impl, speed = run
+        med = {k: statistics.median(v) for k, v in times[m].items()}
+        avg = average_step(med, cfg)
+        reset_peak(device)
+        run_step(run, dev, max(steps.values()))
+        sync(device)
+        compiled = getattr(nets, "_compiled_main", None)
+        fell_back = compiled is not None and (compiled[1].D._run.failed or compiled[1].G.synthesis._run.failed)
+        row = {"config": name, "mode": m, "device": device.type, "threads": torch.get_num_threads(),
+               "batch": cfg.batch, "res": cfg.G.img_resolution, "s/step(main)": round(med["main"], 4),
+               **{f"s/step(+{k})": round(med[k], 4) for k in steps if k != "main"},
+               "s/step(avg)": round(avg, 4), "sec/kimg": round(avg / cfg.batch * 1000, 2),
+               "img/s": round(cfg.batch / avg, 1), "peak_mem_MB": round(peak_memory_mb(device)),
+               "setup": f"impl={impl} {speed.for_device(device).describe()}" + (" (compile FAILED: eager)"
+                                                                              if fell_back else "")}
+        if flops:
+            row["TFLOP/s"] = round(flops / avg / 1e12, 3)
+            if peak_tflops(device):
+                row["MFU"] = round(flops / avg / 1e12 / peak_tflops(device), 3)
+        if device.type == "cuda" and name in OFFICIAL:
+            row["official"] = OFFICIAL[name]
+        rows[m] = row
+        print(row, file=sys.stderr)
+    out = [rows[m] for m in args.modes.split(",") if m in rows]
+    if "ref" in runs:
+        base = rows["ref"]["s/step(avg)"]
+        for r in out:
+            if "s/step(avg)" in r:
+                r["speedup_vs_ref"] = round(base / r["s/step(avg)"], 2)
+    runs.clear()  # Free GPU memory before the next config.
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return out
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--configs", default="small-32-narrow,small-32")
-    p.add_argument("--modes", default="ref,fast", help="comma list of ref, fast, fast-compile (CUDA: + autocast)")
+    p.add_argument("--configs", default="small-32-narrow,small-32", help=f"comma list of {', '.join(CONFIGS)}")
+    p.add_argument("--modes", default="ref,fast", help="ref, fast, fast-bf16, fast-fp16, fast-compile, fast-tf32, "
+                                                        "combinations like fast-bf16-compile")
     p.add_argument("--batch", type=int, default=None, help="override the preset's batch")
     p.add_argument("--aug-p", type=float, default=0.0, help="fixed ADA probability (0 = no augmentation)")
     p.add_argument("--fp32", action="store_true", help="no FP16 layers on CUDA (default: official mixed precision)")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
                    help="CPU: keep freed memory for reuse (nn/perf.py, what training does) or glibc's default")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-flops", action="store_true", help="skip the FLOP count (MFU)")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    tuned = perf.tune_cpu_allocator() if device.type == "cpu" and args.malloc == "tuned" else False
+    # build_nets tunes the allocator on CPU; --malloc default undoes that choice by disabling it beforehand.
+    if args.malloc == "default":
+        import os
+        os.environ["STYLEGAN_TUNE_MALLOC"] = "0"
     dev = distributed.Dist(rank=0, world=1, local_rank=0, device=device)
     rows = []
     for name in args.configs.split(","):
-        runs = {}
-        for mode in args.modes.split(","):
-            torch.manual_seed(0)
-            cfg, nets, opt, reals = make_run(name, device, args.batch, args.aug_p, args.fp32)
-            impl = "ref" if mode == "ref" else "fast"
-            runs[mode] = (cfg, nets, opt, reals, impl, {"impl": impl, "malloc_tuned": tuned})
-        steps = phase_steps(next(iter(runs.values()))[0])
-        times = {m: {k: [] for k in steps} for m in runs}
-        for m, (cfg, nets, opt, reals, impl, setup) in runs.items():  # Warm-up (and compile) every phase once.
-            with use_impl(impl):
-                for k, s in steps.items():
-                    run_step(cfg, nets, opt, reals, dev, s)
-        for _ in range(args.repeat):  # Interleaved: ref, fast, ... per repeat, so load changes hit all alike.
-            for m, (cfg, nets, opt, reals, impl, setup) in runs.items():
-                with use_impl(impl):
-                    for k, s in steps.items():
-                        sync(device)
-                        t = time.perf_counter()
-                        run_step(cfg, nets, opt, reals, dev, s)
-                        sync(device)
-                        times[m][k].append(time.perf_counter() - t)
-        for m, (cfg, nets, opt, reals, impl, setup) in runs.items():
-            med = {k: statistics.median(v) for k, v in times[m].items()}
-            main_t = med["main"]
-            avg = average_step(med, cfg)
-            reset_peak(device)
-            with use_impl(impl):
-                run_step(cfg, nets, opt, reals, dev, max(steps.values()))
-            rows.append({"config": name, "mode": m, "device": device.type, "threads": torch.get_num_threads(),
-                         "batch": cfg.batch, "res": cfg.G.img_resolution, "s/step(main)": round(main_t, 3),
-                         **{f"s/step(+{k})": round(med[k], 3) for k in steps if k != "main"},
-                         "s/step(avg)": round(avg, 3), "sec/kimg": round(avg / cfg.batch * 1000, 1),
-                         "img/s": round(cfg.batch / avg, 1), "peak_mem_MB": round(peak_memory_mb(device)),
-                         "setup": setup})
-            print(rows[-1], file=sys.stderr)
-        if "ref" in runs:
-            base = next(r for r in rows if r["config"] == name and r["mode"] == "ref")["s/step(avg)"]
-            for r in rows:
-                if r["config"] == name:
-                    r["speedup_vs_ref"] = round(base / r["s/step(avg)"], 2)
-    cols = sorted({c for r in rows for c in r if c != "setup"}, key=lambda c: list(rows[0]).index(c)
-                  if c in rows[0] else 99)
-    print_table(rows, cols)
-    write_json(args.json, {"machine": machine(), "args": vars(args), "results": rows})
+        rows += bench_config(name, args, device, dev)
+    perf.set_speed(perf.Speed.from_env())
+    cols = ["config", "mode", "device", "threads", "batch", "res", "s/step(main)", "s/step(+Greg)", "s/step(+Dreg)",
+            "s/step(avg)", "sec/kimg", "img/s", "speedup_vs_ref", "peak_mem_MB", "TFLOP/s", "MFU", "official", "error"]
+    print_table(rows, [c for c in cols if any(c in r for r in rows)])
+    for r in rows:
+        if "setup" in r:
+            print(f"  {r['config']} {r['mode']}: {r['setup']}")
+    write_json(args.json, {"machine": {**machine(), "malloc_tuned": perf.tune_cpu_allocator() if device.type == "cpu"
+                                       else None}, "args": vars(args), "results": rows})
 
 
 if __name__ == "__main__":

@@ -47,6 +47,17 @@ def time_fn(fn, device: torch.device, warmup: int = 1, repeat: int = 3) -> float
     return statistics.median(times)
 
 
+# Dense BF16/FP16 Tensor Core peaks (TFLOP/s, no sparsity), the denominator of MFU (also for FP32 work).
+PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "V100": 125.0, "L40S": 362.0, "A10": 125.0}
+
+
+def peak_tflops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20

@@ -2,7 +2,8 @@
 
 Counted by `torch.utils.flop_counter` on fake tensors (no memory, no arithmetic), through the "fast" implementation
 with direct convolutions (no Winograd): convolutions (depthwise FIR filters included, without products with inserted
-zeros), matrix products and their gradients; elementwise work is not counted (the usual convention). One FLOP = one multiply or one add (MAC = 2).
+zeros), matrix products and their gradients; elementwise work is not counted (the usual convention).
+One FLOP = one multiply or one add (a multiply-accumulate is 2).
 
     from stylegan.flops import generator_flops, discriminator_flops, training_flops
     generator_flops(G, batch=1)            # forward, mapping + synthesis
@@ -69,8 +70,7 @@ def training_flops(G: torch.nn.Module, D: torch.nn.Module, batch: int, g_reg_int
     Greg = path length (G forward, gradient w.r.t. ws with graph, backward of its norm) on batch / pl_batch_shrink.
     None disables a regularizer."""
     dev = _device(G)
-    G_params = [p for p in G.parameters()]
-    D_params = [p for p in D.parameters()]
+    G_params, D_params = list(G.parameters()), list(D.parameters())
     res, ch = D.img_resolution, D.img_channels
 
     def c(n):
@@ -95,12 +95,19 @@ def training_flops(G: torch.nn.Module, D: torch.nn.Module, batch: int, g_reg_int
         (g,) = torch.autograd.grad(G.synthesis(ws).sum(), ws, create_graph=True)
         torch.autograd.grad(g.square().sum(), G_params, allow_unused=True)
 
-    out = {"Gmain": count_flops(g_main, (batch, G.z_dim), device=dev),
-           "Dmain": count_flops(d_main, (batch, G.z_dim), (batch, ch, res, res), device=dev)}
-    if d_reg_interval:
-        out["Dreg"] = count_flops(d_reg, (batch, ch, res, res), device=dev)
-    if g_reg_interval:
-        out["Greg"] = count_flops(g_reg, (max(batch // pl_batch_shrink, 1), G.z_dim), device=dev)
+    flags = [p.requires_grad for p in G_params + D_params]
+    try:
+        for p in G_params + D_params:  # Training keeps them off between phases.
+            p.requires_grad_(True)
+        out = {"Gmain": count_flops(g_main, (batch, G.z_dim), device=dev),
+               "Dmain": count_flops(d_main, (batch, G.z_dim), (batch, ch, res, res), device=dev)}
+        if d_reg_interval:
+            out["Dreg"] = count_flops(d_reg, (batch, ch, res, res), device=dev)
+        if g_reg_interval:
+            out["Greg"] = count_flops(g_reg, (max(batch // pl_batch_shrink, 1), G.z_dim), device=dev)
+    finally:
+        for p, flag in zip(G_params + D_params, flags):
+            p.requires_grad_(flag)
     out["step_avg"] = (out["Gmain"] + out["Dmain"] + out.get("Dreg", 0) / (d_reg_interval or 1)
                        + out.get("Greg", 0) / (g_reg_interval or 1))
     return out

@@ -277,7 +277,8 @@ def test_stylegan3_values_and_grads(arch):
             assert_close(a, r, 1e-4)
 
 
-@pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2), ((1, 160, 128, 5, 6), 0)])
+@pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2),
+                                           ((1, 160, 128, 5, 6), 0)])
 def test_winograd_conv(shape, padding):
     """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution."""
     from stylegan.nn.winograd import applicable, conv2d_winograd
@@ -308,3 +309,55 @@ def test_wide_generator_inference_uses_winograd_and_matches_ref():
             fast = G(z, None, noise_mode="const")
     assert hasattr(G.synthesis.b8.conv1.weight, "_stylegan_winograd")  # The 128-channel 3x3 conv ran Winograd.
     assert_close(fast, ref, 1e-4)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Speed options (nn/perf.py): parsing, the compile fallback, and (slow) compiled networks against eager.
+
+
+def test_speed_options_from_environment(monkeypatch):
+    from stylegan.nn import perf
+
+    monkeypatch.setenv("STYLEGAN_AUTOCAST", "bf16")
+    monkeypatch.setenv("STYLEGAN_COMPILE", "1")
+    s = perf.Speed.from_env()
+    assert (s.autocast, s.compile, s.tf32) == ("bf16", "default", False)
+    assert perf.Speed.from_env().for_device(torch.device("cpu")) == perf.Speed()  # Nothing applies on CPU.
+    monkeypatch.setenv("STYLEGAN_COMPILE", "reduce-overhead")
+    with pytest.raises(ValueError):
+        perf.Speed.from_env()
+
+
+def test_compiled_falls_back_to_eager():
+    from stylegan.nn import perf
+
+    def boom(x):
+        raise RuntimeError("no compiler here")
+
+    c = perf.Compiled(lambda x: x + 1, "default", "f")
+    c._compile = lambda: boom
+    with pytest.warns(UserWarning, match="running it eagerly"):
+        assert c(1) == 2
+    assert c.failed and c(2) == 3
+
+
+@pytest.mark.slow
+def test_compiled_networks_match_eager():
+    """torch.compile (CPU inductor) of the fast D and G synthesis gives the eager results (minutes to compile)."""
+    from tiny import tiny_generator_config
+
+    from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+    from stylegan.nn import perf
+
+    torch.manual_seed(0)
+    G = Generator(tiny_generator_config(synthesis={"conv_clamp": 256}))
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256))
+    ws, img = G.mapping(torch.randn(4, G.z_dim), None), torch.randn(4, 3, 16, 16)
+    with use_impl("fast"):
+        for module, args in ((G.synthesis, (ws,)), (D, (img,))):
+            compiled = perf.CompiledModule(module, "default", "test")
+            torch.manual_seed(1)
+            a = module(*args)
+            torch.manual_seed(1)
+            assert_close(compiled(*args), a, 1e-5)
+            assert not compiled._run.failed

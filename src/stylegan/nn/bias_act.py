@@ -2,9 +2,9 @@
 
 impl "ref" (impl.py) runs the official reference passes: add bias, activate, multiply by the gain, clamp.
 impl "fast" does the same in fewer passes over the tensor for the (leaky) ReLU and linear activations:
-act(y) g = act(g y) for g > 0, so the gain folds into the bias-add pass; clamp(lrelu(y), -c, c) = lrelu(clamp(y,
--c / slope, c)), and hardtanh stands in for clamp (its backward is one pass instead of four); in-place where
-autograd allows.
+act(y) g = act(g y) for g > 0, so the gain is applied in place before the activation;
+clamp(lrelu(y), -c, c) = lrelu(clamp(y, -c / slope, c)), and hardtanh stands in for clamp (its backward is one pass
+instead of four); in-place where autograd allows.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def bias_act_ref(
     return x
 
 
-# Activations that are positively homogeneous (act(g y) = g act(y), g > 0), as leaky ReLU slopes; the fast path covers these.
+# Positively homogeneous activations (act(g y) = g act(y), g > 0) as leaky ReLU slopes: what the fast path covers.
 LEAKY_SLOPES: dict[str, float] = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
 
 
@@ -93,7 +93,9 @@ def bias_act_fast(
         shape = [1] * x.ndim
         shape[dim] = -1
         b = b.reshape(shape)
-        x = torch.add(b * gain, x, alpha=gain) if gain != 1 else x + b  # g (x + b) in one pass.
+        x = x + b  # Then g (x + b) in place. (Not torch.add(g b, x, alpha=g): torch.compile 2.13 miscompiles
+        if gain != 1:  # an alpha-add fused with the matmul before it.)
+            x = x.mul_(gain)
         inplace = True
     elif gain != 1:
         x = x * gain
@@ -105,6 +107,7 @@ def lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None, inplace: boo
     """clamp(lrelu(x, slope), -clamp, clamp) as lrelu(hardtanh(x, -clamp / slope, clamp)), in place if allowed."""
     grad = torch.is_grad_enabled() and x.requires_grad
     if clamp is not None and clamp >= 0:
+        clamp = float(clamp)  # Not a numpy scalar (gains like np.sqrt(0.5) reach here): torch.compile needs a number.
         lo = -clamp / slope if slope > 0 else -clamp
         x = F.hardtanh_(x, lo, clamp) if inplace else F.hardtanh(x, lo, clamp)
         inplace = not grad  # hardtanh_ saved its output for backward; do not overwrite it when recording.

@@ -46,8 +46,8 @@ class EqualizedConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels])) if bias else None
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        g = self.act_gain * gain
+        clamp = float(self.conv_clamp * gain) if self.conv_clamp is not None else None
+        g = float(self.act_gain * gain)
         conv = dict(f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
                     flip_weight=(self.up == 1))  # Matches the official kernel orientation for transposed convolutions.
         if resolve(None) == "fast" and self.activation in LEAKY_SLOPES and g > 0:

@@ -125,7 +125,9 @@ def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1,
     if per_sample_w:
         # Fused: w''_oik = s_i w_oik sigma_o^-1 g, built in channels-last order [N, O, kh, kw, I].
         w = weight.permute(0, 2, 3, 1).unsqueeze(0) * styles.reshape(N, 1, 1, 1, I)
-        w = w * (scale if scale is not None else torch.full([N, O], gain, dtype=weight.dtype, device=x.device)).reshape(N, O, 1, 1, 1)
+        if scale is None:
+            scale = torch.full([N, O], gain, dtype=weight.dtype, device=x.device)
+        w = w * scale.reshape(N, O, 1, 1, 1)
         w = w.to(x.dtype)
         if is_1x1:  # One batched matmul over pixels, bias included: [N, HW, I] @ [N, I, O], then act in place.
             xf = to_channels_last(x).permute(0, 2, 3, 1).reshape(N, H * W, I)

@@ -1,4 +1,5 @@
-"""Process-level speed settings that change no results: the CPU allocator, and what a device supports.
+"""Process-level speed settings that change no results beyond rounding: the CPU allocator, cuDNN/TF32, and the
+CUDA options (autocast, torch.compile, CUDA graphs) of training and inference.
 
 tune_cpu_allocator(): glibc returns large freed blocks to the OS and maps fresh ones for every big tensor, so each
 new activation of a CPU network pays page faults, often more than the arithmetic on it (a 128 MB tensor: ~0.2 s of
@@ -8,10 +9,13 @@ glibc/Linux, idempotent, and disabled by STYLEGAN_TUNE_MALLOC=0; the cost is tha
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import sys
+import warnings
+from dataclasses import dataclass
 
 import torch
 
@@ -44,3 +48,118 @@ def configure_cuda(tf32: bool = False) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     return {"cudnn.benchmark": True, "tf32": tf32}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Speed options for CUDA training and inference: not part of a run's config (they change no result beyond rounding),
+# read from the environment so any entry point (CLI, torchrun, notebooks) can turn them on:
+#   STYLEGAN_AUTOCAST = bf16 | fp16     autocast the forward passes (default: off = the official mixed precision:
+#                                       FP16 in the top num_fp16_res resolutions with conv_clamp, FP32 elsewhere)
+#   STYLEGAN_COMPILE  = default | max-autotune | reduce-overhead    torch.compile the G main / D main forwards
+#                                       (reduce-overhead = CUDA graphs); regularization passes stay eager, as
+#                                       compiled graphs do not support the double backward R1 / path length need
+#   STYLEGAN_TF32     = 1               TF32 for the FP32 convolutions / matmuls
+# All are ignored on CPU, where the fast eager path is the fastest we measured (compile time would not pay back).
+
+
+@dataclass(frozen=True)
+class Speed:
+    autocast: str | None = None  # "bf16" | "fp16" | None
+    compile: str | None = None  # torch.compile mode | None
+    tf32: bool = False
+
+    @classmethod
+    def from_env(cls) -> "Speed":
+        autocast = os.environ.get("STYLEGAN_AUTOCAST", "").lower() or None
+        compile_mode = os.environ.get("STYLEGAN_COMPILE", "").lower() or None
+        if autocast not in (None, "bf16", "fp16", "off"):
+            raise ValueError(f"STYLEGAN_AUTOCAST must be bf16 or fp16, got {autocast!r}")
+        if compile_mode in ("0", "off"):
+            compile_mode = None
+        if compile_mode == "1":
+            compile_mode = "default"
+        if compile_mode == "reduce-overhead":  # D runs twice per phase: graph replays would overwrite its outputs.
+            raise ValueError("STYLEGAN_COMPILE=reduce-overhead (CUDA graphs) is not supported in training; "
+                             "use default or max-autotune-no-cudagraphs")
+        return cls(autocast=None if autocast == "off" else autocast, compile=compile_mode,
+                   tf32=os.environ.get("STYLEGAN_TF32", "0") == "1")
+
+    def for_device(self, device: torch.device) -> "Speed":
+        """The options that apply on `device` (none on CPU)."""
+        return self if device.type == "cuda" else Speed()
+
+    def describe(self) -> str:
+        return (f"autocast={self.autocast or 'off'} compile={self.compile or 'off'} tf32={int(self.tf32)}")
+
+
+_speed: Speed | None = None
+
+
+def speed() -> Speed:
+    """The process's speed options (from the environment unless set_speed was called)."""
+    global _speed
+    if _speed is None:
+        _speed = Speed.from_env()
+    return _speed
+
+
+def set_speed(s: Speed) -> None:
+    global _speed
+    _speed = s
+
+
+def autocast(device: torch.device, s: Speed | None = None):
+    """torch.autocast for the configured dtype on CUDA; a no-op context otherwise."""
+    s = (s or speed()).for_device(device)
+    if s.autocast is None:
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if s.autocast == "bf16" else torch.float16)
+
+
+class Compiled:
+    """torch.compile(fn) that falls back to the eager fn, once and for good, if compiling or running it fails
+    (unsupported GPU, missing Triton, a graph it cannot handle): training goes on, with one warning."""
+
+    def __init__(self, fn, mode: str, name: str):
+        self.eager, self.mode, self.name = fn, mode, name
+        self.compiled = None  # Built at the first call, inside the fallback.
+        self.failed = False
+
+    def _compile(self):
+        try:  # Random ops (per-pixel noise) draw the same numbers as eager, so compiled runs match eager ones.
+            import torch._inductor.config as inductor_config
+
+            inductor_config.fallback_random = True
+        except (ImportError, AttributeError):
+            pass
+        return torch.compile(self.eager, mode=self.mode)
+
+    def __call__(self, *args, **kwargs):
+        if not self.failed:
+            try:
+                if self.compiled is None:
+                    self.compiled = self._compile()
+                return self.compiled(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - any compiler failure: keep training, eagerly.
+                self.failed = True
+                warnings.warn(f"torch.compile of {self.name} failed, running it eagerly: {type(e).__name__}: {e}")
+        return self.eager(*args, **kwargs)
+
+
+class CompiledModule(torch.nn.Module):
+    """`module` with a compiled forward (eager fallback, see Compiled); other attributes are the module's own, and
+    the module stays a submodule, so module walks (tracking_emas, parameters) see through the wrapper."""
+
+    def __init__(self, module: torch.nn.Module, mode: str, name: str):
+        super().__init__()
+        self.module = module
+        self._run = Compiled(module, mode, name)
+
+    def forward(self, *args, **kwargs):
+        return self._run(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["module"], name)

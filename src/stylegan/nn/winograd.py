@@ -37,8 +37,8 @@ _G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24,
 
 def applicable(x: torch.Tensor, w: torch.Tensor, stride, groups: int, transpose: bool) -> bool:
     """Stride-1 dense 3x3 float32 convolution on CPU, wide enough to profit, with no gradient to record."""
-    return (_enabled and x.device.type == "cpu" and x.dtype == torch.float32 and w.dtype == torch.float32 and not transpose
-            and groups == 1 and tuple(w.shape[2:]) == (3, 3) and stride in (1, (1, 1))
+    return (_enabled and not torch.compiler.is_compiling() and x.device.type == "cpu"
+            and x.dtype == torch.float32 and w.dtype == torch.float32 and not transpose and groups == 1 and tuple(w.shape[2:]) == (3, 3) and stride in (1, (1, 1))
             and min(w.shape[0], w.shape[1]) >= MIN_CHANNELS and x.shape[2] >= 4 and x.shape[3] >= 4
             and not (torch.is_grad_enabled() and (x.requires_grad or w.requires_grad)))
 

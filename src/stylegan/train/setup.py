@@ -11,14 +11,16 @@ import torch
 from .. import checkpoint
 from ..errors import UserError
 from ..models import Discriminator, Generator
-from ..nn.perf import tune_cpu_allocator
+from ..nn import perf
 from .config import TrainConfig
 from .phases import Nets
 
 
 def build_nets(cfg: TrainConfig, device: torch.device) -> Nets:
     if device.type == "cpu":
-        tune_cpu_allocator()  # Reuse freed activation memory instead of page-faulting fresh maps (no effect on results).
+        perf.tune_cpu_allocator()  # Reuse freed activation memory instead of page-faulting fresh maps (same results).
+    elif device.type == "cuda":
+        perf.configure_cuda(tf32=perf.speed().tf32)  # cuDNN autotuning; TF32 only if STYLEGAN_TF32=1.
     torch.manual_seed(cfg.seed)  # Identical initial weights on every process.
     G = Generator(cfg.G).train().requires_grad_(False).to(device)
     D = Discriminator(cfg.D).train().requires_grad_(False).to(device)

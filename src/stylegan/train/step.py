@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..nn import perf
 from . import distributed, phases
 from .config import TrainConfig
 from .data import RealImages, seed_shard
@@ -111,9 +112,36 @@ class Stats:
         return {k: (s if k in self.SUMMED else (s / c if c > 0 else None)) for k, (s, c) in zip(names, t.tolist())}
 
 
+class _CompiledG:
+    """G for the main phases: compiled mapping and synthesis forwards; every other attribute is G's."""
+
+    def __init__(self, G: torch.nn.Module, mode: str):
+        self.G = G
+        self.mapping = perf.CompiledModule(G.mapping, mode, "G.mapping")
+        self.synthesis = perf.CompiledModule(G.synthesis, mode, "G.synthesis")
+
+    def __getattr__(self, name: str):
+        return getattr(self.G, name)
+
+
+def main_phase_nets(n: phases.Nets, speed: perf.Speed) -> phases.Nets:
+    """The networks G main and D main run: with torch.compile on (CUDA, STYLEGAN_COMPILE), compiled forwards
+    built once per Nets. Regularization phases keep the eager networks (double backward)."""
+    if not speed.compile:
+        return n
+    cached = getattr(n, "_compiled_main", None)
+    if cached is None or cached[0] != speed.compile:
+        main = phases.Nets(G=_CompiledG(n.G, speed.compile), D=perf.CompiledModule(n.D, speed.compile, "D"),
+                           G_ema=n.G_ema, augment=n.augment)
+        n._compiled_main = cached = (speed.compile, main)
+    return cached[1]
+
+
 def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealImages, d: distributed.Dist,
                shards: list[int], st: StepState, stats: Stats) -> None:
     """Run every phase due at st.step, update G_ema, advance st (step, cur_nimg, pl_mean)."""
+    speed = perf.speed().for_device(d.device)  # CUDA autocast / torch.compile (nn/perf.py); nothing on CPU.
+    main = main_phase_nets(n, speed)
     blur = blur_sigma(st.cur_nimg, cfg.blur_init_sigma, cfg.blur_fade_kimg)
     local = reals.step(st.step)
     num_shards = len(shards) * d.world
@@ -134,17 +162,18 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
             seed_shard(cfg.seed, st.step, k, phase_idx)
             z = torch.randn([real_img.shape[0], n.G.z_dim], device=d.device)
             c = reals.random_labels(real_img.shape[0])
-            if name == "Gmain":
-                loss, s = phases.g_main(n, cfg, z, c, real_img, real_c, blur)
-            elif name == "Greg":
-                loss, s = phases.g_reg(n, cfg, z, c, st.pl_mean)
-                pl_sum = pl_sum + s["pl_lengths"].mean()
-            elif name == "Dmain":
-                tracked.before_shard()
-                loss, s = phases.d_main(n, cfg, z, c, real_img, real_c, blur)
-                tracked.after_shard()
-            else:
-                loss, s = phases.d_reg(n, cfg, z, c, real_img, real_c, blur)
+            with perf.autocast(d.device, speed):
+                if name == "Gmain":
+                    loss, s = phases.g_main(main, cfg, z, c, real_img, real_c, blur)
+                elif name == "Greg":
+                    loss, s = phases.g_reg(n, cfg, z, c, st.pl_mean)
+                    pl_sum = pl_sum + s["pl_lengths"].mean()
+                elif name == "Dmain":
+                    tracked.before_shard()
+                    loss, s = phases.d_main(main, cfg, z, c, real_img, real_c, blur)
+                    tracked.after_shard()
+                else:
+                    loss, s = phases.d_reg(n, cfg, z, c, real_img, real_c, blur)
             (loss * interval).backward()  # Lazy regularization: scale by the interval (StyleGAN2 Appendix B).
             for key, v in s.items():
                 stats.add(key, v)
