@@ -153,7 +153,7 @@ def test_recipe(toy_data, tmp_path, monkeypatch, capsys):
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["G"]["arch"] == "stylegan1" and cfg["G"]["mapping"]["num_layers"] == 8
     assert cfg["G"]["mapping"]["w_avg_beta"] == 0.995
-    assert cfg["style_mixing"] == 0.9 and cfg["pl_weight"] == 0 and cfg["gamma"] == 0.05  # gamma from the preset.
+    assert cfg["style_mixing"] == 0.9 and cfg["pl_weight"] == 0 and cfg["gamma"] == 2  # gamma from the preset.
     assert cfg["D"]["architecture"] == "resnet"
 
 
