@@ -8,6 +8,7 @@ from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, MinibatchStdLayer, downsample2d, setup_filter
 from .config import DiscriminatorConfig, MappingConfig
+from .layout import block_resolutions, channels_at, fp16_resolution
 from .mapping import MappingNetwork
 
 
@@ -98,19 +99,16 @@ class Discriminator(nn.Module):
         super().__init__()
         self.config = config
         self.c_dim, self.img_resolution, self.img_channels = config.c_dim, config.img_resolution, config.img_channels
-        log2 = int(np.log2(config.img_resolution))
-        if config.img_resolution < 4 or 2**log2 != config.img_resolution:
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {config.img_resolution}")
-        self.block_resolutions = [2**i for i in range(log2, 2, -1)]
-        channels = {r: min(config.channel_base // r, config.channel_max) for r in self.block_resolutions + [4]}
-        fp16_resolution = max(2 ** (log2 + 1 - config.num_fp16_res), 8)
+        self.block_resolutions = block_resolutions(config.img_resolution)[:0:-1]  # res, ..., 8 (4 is the epilogue).
+        channels = channels_at(self.block_resolutions + [4], config.channel_base, config.channel_max)
+        fp16_from = fp16_resolution(config.img_resolution, config.num_fp16_res)
         cmap_dim = 0 if config.c_dim == 0 else (config.cmap_dim or channels[4])
         for r in self.block_resolutions:
             block = DiscriminatorBlock(
                 in_channels=channels[r] if r < config.img_resolution else 0, tmp_channels=channels[r],
                 out_channels=channels[r // 2], resolution=r, img_channels=config.img_channels,
                 architecture=config.architecture, resample_filter=config.resample_filter,
-                conv_clamp=config.conv_clamp, use_fp16=(r >= fp16_resolution),
+                conv_clamp=config.conv_clamp, use_fp16=(r >= fp16_from),
             )
             setattr(self, f"b{r}", block)
         if config.c_dim > 0:

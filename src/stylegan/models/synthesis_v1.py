@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, bias_act, filter2d, setup_filter
 from .config import StyleGAN1SynthesisConfig
+from .layout import block_resolutions, channels_at
 from .synthesis_v2 import NOISE_MODES, NoiseMode
 
 # Official `fused_scale='auto'`: at output resolutions >= 128 the upsample and conv run as one transposed conv
@@ -141,12 +141,9 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, cfg: StyleGAN1SynthesisConfig, w_dim: int, img_resolution: int, img_channels: int):
         super().__init__()
-        log2 = int(np.log2(img_resolution))
-        if img_resolution < 4 or 2**log2 != img_resolution:
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {img_resolution}")
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2**i for i in range(2, log2 + 1)]
-        channels = {r: min(cfg.channel_base // r, cfg.channel_max) for r in self.block_resolutions}
+        self.block_resolutions = block_resolutions(img_resolution)
+        channels = channels_at(self.block_resolutions, cfg.channel_base, cfg.channel_max)
         for r in self.block_resolutions:
             block = SynthesisBlock(channels[r // 2] if r > 4 else 0, channels[r], w_dim, r, use_noise=cfg.use_noise,
                                    blur_filter=cfg.blur_filter)

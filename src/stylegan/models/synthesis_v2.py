@@ -16,6 +16,7 @@ from ..nn import EqualizedConv2d, EqualizedLinear, setup_filter, upsample2d
 from ..nn.bias_act import ACTIVATIONS
 from ..nn.modconv import modulated_layer
 from .config import StyleGAN2SynthesisConfig
+from .layout import block_resolutions, channels_at, fp16_resolution
 
 NoiseMode = Literal["random", "const", "none"]
 NOISE_MODES = ("random", "const", "none")
@@ -160,19 +161,16 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, cfg: StyleGAN2SynthesisConfig, w_dim: int, img_resolution: int, img_channels: int):
         super().__init__()
-        log2 = int(np.log2(img_resolution))
-        if img_resolution < 4 or 2**log2 != img_resolution:
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {img_resolution}")
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2**i for i in range(2, log2 + 1)]
-        channels = {r: min(cfg.channel_base // r, cfg.channel_max) for r in self.block_resolutions}
-        fp16_resolution = max(2 ** (log2 + 1 - cfg.num_fp16_res), 8)
+        self.block_resolutions = block_resolutions(img_resolution)
+        channels = channels_at(self.block_resolutions, cfg.channel_base, cfg.channel_max)
+        fp16_from = fp16_resolution(img_resolution, cfg.num_fp16_res)
         self.num_ws = 0
         for r in self.block_resolutions:
             block = SynthesisBlock(
                 in_channels=channels[r // 2] if r > 4 else 0, out_channels=channels[r], w_dim=w_dim, resolution=r,
                 img_channels=img_channels, is_last=(r == img_resolution), architecture=cfg.architecture,
-                resample_filter=cfg.resample_filter, conv_clamp=cfg.conv_clamp, use_fp16=(r >= fp16_resolution),
+                resample_filter=cfg.resample_filter, conv_clamp=cfg.conv_clamp, use_fp16=(r >= fp16_from),
                 use_noise=cfg.use_noise,
             )
             self.num_ws += block.num_conv + (block.num_torgb if r == img_resolution else 0)
