@@ -11,10 +11,14 @@ batched matmul with the bias; activations stay channels-last.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from .bias_act import LEAKY_SLOPES, bias_act, lrelu_clamp
+from . import winograd
 from .impl import resolve
+from .perf import tune_cpu_allocator
 from .resample import Padding, _pad4, conv2d_resample, to_channels_last
 
 
@@ -100,6 +104,19 @@ def modulated_layer(
     return bias_act(x, bias.to(x.dtype) if bias is not None else None, act=act, gain=gain, clamp=clamp, impl="ref")
 
 
+def _symmetric(padding: Padding) -> tuple[int, int] | None:
+    """(py, px) for symmetric non-negative padding, else None."""
+    x0, x1, y0, y1 = _pad4(padding)
+    return (y0, x0) if x0 == x1 >= 0 and y0 == y1 >= 0 else None
+
+
+def full_precision(device_type: str):
+    """Autocast off inside (for per-channel coefficient math); a no-op context when autocast is not on."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def demodulation_coefficients_fast(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
     """Eq. 3 without the [N, O, I, k, k] tensor: sum_{i,k} (s_i w_oik)^2 = sum_i s_i^2 (sum_k w_oik^2). [N, O]"""
     return (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
@@ -108,21 +125,34 @@ def demodulation_coefficients_fast(weight: torch.Tensor, styles: torch.Tensor) -
 def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1, padding=0, resample_filter=None,
                          demodulate=True, flip_weight=True, act="linear", gain=1.0, clamp=None) -> torch.Tensor:
     """modulated_layer with impl="fast" (see the module docstring)."""
+    if x.device.type == "cpu":
+        tune_cpu_allocator()  # Once per process (nn/perf.py): large CPU activations reuse memory.
     N, I, H, W = x.shape
     O, _, kh, kw = weight.shape
-    if x.dtype == torch.float16 and demodulate:  # As the ref: keeps FP16 in range, cancels under demodulation.
-        weight = weight * (1 / (I * kh * kw) ** 0.5 / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
-        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
-    # Output scale per (sample, output channel): demodulation times the gain, which commutes with (leaky) ReLU.
-    scale = demodulation_coefficients_fast(weight, styles) * gain if demodulate else None  # [N, O]
-    b = bias.to(x.dtype) * gain if bias is not None else None
-    if noise is not None:
-        noise = noise.to(x.dtype) * gain
+    with full_precision(x.device.type):  # Small coefficient math stays FP32 under autocast.
+        styles = styles.to(weight.dtype)  # (The affine layer's output is BF16/FP16 under autocast.)
+        if x.dtype == torch.float16 and demodulate:  # As the ref: keeps FP16 in range, cancels under demodulation.
+            weight = weight * (1 / (I * kh * kw) ** 0.5 / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+            styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+        # Output scale per (sample, output channel): demodulation times the gain, which commutes with (leaky) ReLU.
+        scale = demodulation_coefficients_fast(weight, styles) * gain if demodulate else None  # [N, O]
+        b = bias.to(x.dtype) * gain if bias is not None else None
+        if noise is not None:
+            noise = noise.to(x.dtype) * gain
 
     is_1x1 = kh == 1 and kw == 1 and up == 1 and down == 1 and _pad4(padding) == (0, 0, 0, 0)
     out_pixels = H * W * up * up // (down * down)
     per_sample_w = is_1x1 or (N == 1 and O * I * kh * kw < I * H * W + O * out_pixels)
-    if per_sample_w:
+    use_winograd = (up == 1 and down == 1 and flip_weight and _symmetric(padding) is not None
+                    and winograd.applicable(x, weight, 1, 1, False))
+    if use_winograd:
+        # CPU inference: Winograd with the shared weights (transform cached), the modulation fused into its padding
+        # pass; then demodulation / gain and bias in one pass.
+        y = winograd.conv2d_winograd(x, weight, _symmetric(padding), scale=styles)
+        s = (scale if scale is not None else torch.full([N, O], gain, device=x.device)).to(y.dtype)
+        s = s.reshape(N, O, 1, 1)
+        y = torch.addcmul(b.to(y.dtype).reshape(1, O, 1, 1), y, s) if b is not None else y * s
+    elif per_sample_w:
         # Fused: w''_oik = s_i w_oik sigma_o^-1 g, built in channels-last order [N, O, kh, kw, I].
         w = weight.permute(0, 2, 3, 1).unsqueeze(0) * styles.reshape(N, 1, 1, 1, I)
         if scale is None:
@@ -149,10 +179,10 @@ def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1,
         y = conv2d_resample(x, w, f=resample_filter, up=up, down=down, padding=padding, flip_weight=flip_weight,
                             bias=b if scale is None else None, impl="fast")
         if scale is not None:
-            s = scale.to(y.dtype).reshape(N, O, 1, 1)
-            y = torch.addcmul(b.reshape(1, O, 1, 1), y, s) if b is not None else y * s
+            s = scale.to(y.dtype).reshape(N, O, 1, 1)  # (y is BF16/FP16 under autocast: keep it so.)
+            y = torch.addcmul(b.to(y.dtype).reshape(1, O, 1, 1), y, s) if b is not None else y * s
     if noise is not None:
-        y = y.add_(noise)  # y is a temporary that nothing saved for backward.
+        y = y.add_(noise.to(y.dtype))  # y is a temporary that nothing saved for backward.
     return lrelu_clamp(y, LEAKY_SLOPES[act], clamp, inplace=True)
 
 
@@ -169,20 +199,28 @@ def modulated_conv2d_v3_fast(
     with shared weights: activations scaled by s (and the input gain), one dense convolution (Winograd on CPU for wide
     layers, the weight transform cached), outputs scaled by the demodulation coefficients, plus the bias, in one pass.
     sigma_o^2 = a_o^2 b^2 (s^2 @ (sum_k w^2)^T)_o with a_o, b the pre-normalization factors of weight and styles."""
+    if x.device.type == "cpu":
+        tune_cpu_allocator()
     N, I = styles.shape
     O = weight.shape[0]
-    s = styles
+    s = styles = styles.to(weight.dtype)
     out_scale = None
-    if demodulate:
-        w2 = weight.square().sum(dim=[2, 3])  # [O, I]
-        a = (w2.sum(dim=1) / (I * weight.shape[2] * weight.shape[3])).rsqrt()  # Pre-normalization of the weight.
-        s = styles * styles.square().mean().rsqrt()  # ... and of the styles (over the whole batch, as official).
-        out_scale = a * ((s.square() @ w2.t()) * a.square() + 1e-8).rsqrt()  # [N, O]
-    if input_gain is not None:
-        s = s * input_gain.expand(N, I)
-    x = to_channels_last(x) * s.to(x.dtype).reshape(N, I, 1, 1)
-    y = conv2d_resample(x, weight.to(x.dtype), padding=padding, bias=bias if out_scale is None else None,
-                        impl="fast")
+    with full_precision(x.device.type):
+        if demodulate:
+            w2 = weight.square().sum(dim=[2, 3])  # [O, I]
+            a = (w2.sum(dim=1) / (I * weight.shape[2] * weight.shape[3])).rsqrt()  # Pre-normalization of weight,
+            s = styles * styles.square().mean().rsqrt()  # ... and of the styles (over the whole batch, as official).
+            out_scale = a * ((s.square() @ w2.t()) * a.square() + 1e-8).rsqrt()  # [N, O]
+        if input_gain is not None:
+            s = s * input_gain.expand(N, I)
+    if winograd.applicable(x, weight, 1, 1, False):  # CPU inference: modulation fused into Winograd's padding.
+        y = winograd.conv2d_winograd(x, weight, padding, scale=s)
+        if out_scale is None:
+            return y if bias is None else y + bias.to(y.dtype).reshape(1, O, 1, 1)
+    else:
+        x = to_channels_last(x) * s.to(x.dtype).reshape(N, I, 1, 1)
+        y = conv2d_resample(x, weight.to(x.dtype), padding=padding, bias=bias if out_scale is None else None,
+                            impl="fast")
     if out_scale is None:
         return y
     out_scale = out_scale.to(y.dtype).reshape(N, O, 1, 1)

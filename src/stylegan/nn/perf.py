@@ -5,6 +5,7 @@ tune_cpu_allocator(): glibc returns large freed blocks to the OS and maps fresh 
 new activation of a CPU network pays page faults, often more than the arithmetic on it (a 128 MB tensor: ~0.2 s of
 faults vs ~0.03 s to fill it). Raising the mmap and trim thresholds lets freed memory be reused. It is a no-op off
 glibc/Linux, idempotent, and disabled by STYLEGAN_TUNE_MALLOC=0; the cost is that the process keeps its peak heap.
+CPU training turns it on (train/setup.py), and so does the first "fast" generator layer that runs on CPU.
 """
 
 from __future__ import annotations

@@ -177,6 +177,7 @@ class _DepthwiseFIR(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (w,) = ctx.saved_tensors
+        w = w.to(g.dtype)  # Under autocast the forward ran in BF16/FP16 and so does its gradient.
         stride, padding, transpose, in_size = ctx.args
         if transpose:  # Adjoint of a transposed convolution: the convolution.
             return _DepthwiseFIR.apply(g, w, stride, padding, False, (0, 0)), None, None, None, None, None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 
 import torch
-import torch.nn.functional as F
 
 MIN_CHANNELS = 128  # Below this the transforms cost more than the multiplies they save (measured on AVX2).
 _enabled = True
@@ -38,7 +37,8 @@ _G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24,
 def applicable(x: torch.Tensor, w: torch.Tensor, stride, groups: int, transpose: bool) -> bool:
     """Stride-1 dense 3x3 float32 convolution on CPU, wide enough to profit, with no gradient to record."""
     return (_enabled and not torch.compiler.is_compiling() and x.device.type == "cpu"
-            and x.dtype == torch.float32 and w.dtype == torch.float32 and not transpose and groups == 1 and tuple(w.shape[2:]) == (3, 3) and stride in (1, (1, 1))
+            and x.dtype == torch.float32 and w.dtype == torch.float32 and not transpose and groups == 1
+            and tuple(w.shape[2:]) == (3, 3) and stride in (1, (1, 1))
             and min(w.shape[0], w.shape[1]) >= MIN_CHANNELS and x.shape[2] >= 4 and x.shape[3] >= 4
             and not (torch.is_grad_enabled() and (x.requires_grad or w.requires_grad)))
 
@@ -80,16 +80,34 @@ def _output_transform(m: list[torch.Tensor], out: list[torch.Tensor]) -> None:
     torch.add(b, d, alpha=8, out=out[3]).add_(m[5])  # m1 - m2 + 8 (m3 - m4) + m5
 
 
+def _padded_nhwc(x: torch.Tensor, pad: tuple[int, int, int, int], scale: torch.Tensor | None) -> torch.Tensor:
+    """x [N, C, H, W] (any layout) zero-padded by (x0, x1, y0, y1) into a fresh [N, H', W', C] buffer, times
+    scale [N, C] if given: padding, layout change and modulation in one pass."""
+    N, C, H, W = x.shape
+    x0, x1, y0, y1 = pad
+    xp = x.new_empty([N, H + y0 + y1, W + x0 + x1, C])
+    for region in (xp[:, :y0], xp[:, y0 + H:], xp[:, y0: y0 + H, :x0], xp[:, y0: y0 + H, x0 + W:]):
+        region.zero_()
+    inner, src = xp[:, y0: y0 + H, x0: x0 + W], x.permute(0, 2, 3, 1)
+    if scale is None:
+        inner.copy_(src)
+    else:
+        torch.mul(src, scale.to(x.dtype).reshape(N, 1, 1, C), out=inner)
+    return xp
+
+
 @torch.no_grad()
-def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, int] = 0) -> torch.Tensor:
-    """F.conv2d(x, w, padding=padding) for 3x3 w (stride 1, no groups); channels-last output [N, O, H', W']."""
+def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, int] = 0,
+                    scale: torch.Tensor | None = None) -> torch.Tensor:
+    """F.conv2d(x * scale[:, :, None, None], w, padding=padding) for 3x3 w (stride 1, no groups); scale [N, C] is
+    optional (the modulation s of StyleGAN2 Eq. 1). Channels-last output [N, O, H', W']."""
     N, C, H, W = x.shape
     py, px = (padding, padding) if isinstance(padding, int) else padding
     U = winograd_weights(w)
     O = U.shape[2]
     Ho, Wo = H + 2 * py - 2, W + 2 * px - 2
     Th, Tw = -(-Ho // 4), -(-Wo // 4)  # 4x4 output tiles; the last ones may stick out (cropped below).
-    xp = F.pad(x, [px, px + Tw * 4 - Wo, py, py + Th * 4 - Ho]).permute(0, 2, 3, 1)  # [N, 4 Th + 2, 4 Tw + 2, C]
+    xp = _padded_nhwc(x, (px, px + Tw * 4 - Wo, py, py + Th * 4 - Ho), scale)  # [N, 4 Th + 2, 4 Tw + 2, C]
 
     # V = B^T d B for all 6x6 windows (stride 4): rows, then columns, into [6, 6, N, Th, Tw, C].
     r = x.new_empty([6, N, Th, xp.shape[2], C])
