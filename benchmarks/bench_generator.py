@@ -6,14 +6,16 @@ Run (CPU; the configs and batches of ../shared/reference/official_speed.md, offi
 Run (CUDA; 256 and 1024, fp32 / the official mixed precision / channels-last / torch.compile / CUDA graphs):
     python benchmarks/bench_generator.py --device cuda --configs sg2-256,sg2-1024,sg3t-256,sg3t-1024 \\
         --batches 1,8,32 --modes ref,fast,fast-bf16,fast-compile,fast-graphs --json gen_cuda.json
-Modes: ref | fast (each with the configuration's FP16 layers on CUDA, as the official code) and, CUDA only,
-fast-bf16 / fast-fp16 (autocast over the whole generator), fast-compile (torch.compile), fast-graphs (CUDA graph
-replay). A mode that fails on this machine is reported as failed and the others still run.
+Modes: ref | fast (on CUDA with the official mixed precision: FP16 in the 4 highest resolutions, conv_clamp 256) and,
+CUDA only, fast-bf16 / fast-fp16 (autocast over the whole generator, FP16 layers off), fast-compile (torch.compile),
+fast-graphs (CUDA graph replay), and combinations (fast-bf16-graphs). A mode that fails on this machine is reported
+as failed and the others still run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -56,8 +58,8 @@ def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device):
     def forward():
         if dtype is None:
             return G(z, None, noise_mode="const")
-        with torch.autocast(device.type, dtype=dtype):
-            return G(z, None, noise_mode="const")
+        with torch.autocast(device.type, dtype=dtype):  # force_fp32: no FP16 layers inside the BF16/FP16 autocast.
+            return G(z, None, noise_mode="const", force_fp32=True)
 
     if dtype is not None:
         desc.append(f"autocast={dtype}".replace("torch.", ""))
@@ -98,6 +100,8 @@ def cuda_graph(forward, device):
 
 def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat: int, seconds: float) -> list[dict]:
     cfg, _, official = CONFIGS[name]
+    if device.type == "cuda" and cfg.arch == "stylegan2":  # The official mixed precision (as SG3's defaults).
+        cfg = dataclasses.replace(cfg, synthesis=dataclasses.replace(cfg.synthesis, num_fp16_res=4, conv_clamp=256))
     torch.manual_seed(0)
     G = Generator(cfg).eval().requires_grad_(False).to(device)
     z = torch.randn(batch, G.z_dim, device=device)

@@ -9,8 +9,9 @@ one V100 for StyleGAN2, 49.8 s/kimg on one A100 for StyleGAN3-T):
         --modes ref,fast,fast-bf16,fast-compile,fast-bf16-compile --aug-p 0.2 --json train_cuda.json
 Modes: ref (op for op the official pure-PyTorch path) | fast (nn/impl.py), each with the official mixed precision
 (FP16 in the 4 highest resolutions on CUDA; --fp32 turns it off); CUDA only: -bf16 / -fp16 (autocast the forward
-passes), -compile (torch.compile of the G/D main forwards, mode max-autotune-no-cudagraphs), -tf32. These are the
-STYLEGAN_AUTOCAST / STYLEGAN_COMPILE / STYLEGAN_TF32 settings of nn/perf.py that `stylegan train` reads.
+passes, with the networks' FP16 layers off as `stylegan train --fp32` gives), -compile (torch.compile of the G/D
+main forwards, mode max-autotune-no-cudagraphs), -tf32. These are the STYLEGAN_AUTOCAST / STYLEGAN_COMPILE /
+STYLEGAN_TF32 settings of nn/perf.py that `stylegan train` reads.
 A step's cost is averaged over the regularization schedule: t = t_main + t_Greg / g_interval + t_Dreg / d_interval,
 each term measured on a step index where that phase is due. A mode that fails is reported and the others still run.
 """
@@ -123,7 +124,8 @@ def bench_config(name, args, device, dev) -> list[dict]:
         try:
             impl, speed = parse_mode(mode)
             torch.manual_seed(0)
-            runs[mode] = (*make_run(name, device, args.batch, args.aug_p, args.fp32), impl, speed)
+            fp32 = args.fp32 or speed.autocast is not None  # Autocast replaces the FP16 layers (`train --fp32`).
+            runs[mode] = (*make_run(name, device, args.batch, args.aug_p, fp32), impl, speed)
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             rows[mode] = {"config": name, "mode": mode, "error": f"{type(e).__name__}: {e}"[:200]}
