@@ -27,7 +27,7 @@ def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
               "--aug", "noaug")
     run = only_run(tmp_path / "runs")
     assert run.name == "00000-stylegan2-" + run.name.split("-", 2)[2]
-    assert run.name.endswith("-toy0-gpus1-batch8-gamma2")  # cfg, dataset, gpus, batch, gamma
+    assert run.name.endswith(f"-{toy_data.name}-gpus1-batch8-gamma2")  # cfg, dataset, gpus, batch, gamma
     for name in ("config.json", "log.txt", "stats.jsonl", "reals.png", "fakes_init.png", "samples.png", "ada.png"):
         assert (run / name).is_file(), name
     records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
