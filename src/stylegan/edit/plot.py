@@ -5,16 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-
-def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
-    """About n 'nice' tick values covering [lo, hi]."""
-    if hi <= lo:
-        return [lo]
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.ceil(lo / step) * step
-    return [start + i * step for i in range(int((hi - start) / step + 1e-9) + 1)]
+from ..plot import nice_ticks
 
 
 def svg_line_chart(xs: list[float], ys: list[float | None], title: str, xlabel: str = "kimg",
@@ -38,10 +29,10 @@ def svg_line_chart(xs: list[float], ys: list[float | None], title: str, xlabel: 
         y0, y1 = y0 - 0.5, y1 + 0.5
     sx = lambda x: left + (x - x0) / (x1 - x0) * pw
     sy = lambda y: top + ph - (y - y0) / (y1 - y0) * ph
-    for t in _ticks(y0, y1):
+    for t in nice_ticks(y0, y1):
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#eee"/>'
                    f'<text x="{left - 4}" y="{sy(t) + 4:.1f}" font-size="10" text-anchor="end">{t:.3g}</text>')
-    for t in _ticks(x0, x1):
+    for t in nice_ticks(x0, x1):
         out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14}" font-size="10" text-anchor="middle">{t:.3g}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="10" text-anchor="middle">'
                f'{html.escape(xlabel)}</text>')
