@@ -87,6 +87,8 @@ def side_by_side(panels: list[np.ndarray]) -> np.ndarray:
 def ada_demo(args, runs: Path) -> None:
     """Emoji cut to 200 images, with and without ADA: D's overfitting statistic and p over time, and samples."""
     common = ["--subset", "200", "--ada-kimg", str(args.ada_speed)]
+    if args.ada_gamma is not None:
+        common += ["--gamma", str(args.ada_gamma)]
     run_commands([train_cmd(runs, "ada", "builtin:emoji", args.ada_length, args.device, *common, "--aug", "ada"),
                   train_cmd(runs, "noaug", "builtin:emoji", args.ada_length, args.device, *common, "--aug", "noaug")],
                  args.parallel, runs)
@@ -147,6 +149,7 @@ def main() -> int:
     p.add_argument("--ada-length", type=float, default=40, help="length of both ADA runs in kimg (default: 40)")
     p.add_argument("--ada-speed", type=float, default=20, help="--ada-kimg of the ADA run (official: 500; default 20 "
                    "so that p can react within a short run)")
+    p.add_argument("--ada-gamma", type=float, default=None, help="R1 gamma of both ADA runs (default: the preset's)")
     p.add_argument("--base-kimg", type=float, default=30, help="smileys pre-training length (default: 30)")
     p.add_argument("--ft-kimg", type=float, default=10, help="fine-tuning / scratch length (default: 10)")
     p.add_argument("--drop-kimg", type=float, default=40, help="StyleGAN1/2 run length (default: 40)")
