@@ -37,6 +37,9 @@ def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
             assert key in r
         assert np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"])
     assert records[-1]["kimg"] == pytest.approx(0.064)
+    doc = json.loads((run / "config.json").read_text())
+    assert doc["environment"]["torch"] == torch.__version__ and "numpy" in doc["environment"]["packages"]
+    assert len(doc["dataset"]["content_hash"]) == 64 and doc["dataset"]["num_images"] == 40
     ck = final_snapshot(run)
     assert ck.has("G_ema") and ck.has("G") and ck.has("D")
     # Weights moved away from the seeded initialization, and G_ema differs from G (it averages).

@@ -36,7 +36,7 @@ def environment() -> dict:
     from .. import __version__
 
     env = {"stylegan": __version__, "torch": torch.__version__, "cuda": torch.version.cuda,
-           "python": platform.python_version(), "platform": platform.platform()}
+           "python": platform.python_version(), "platform": platform.platform(), "packages": package_versions()}
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
     try:
@@ -47,6 +47,18 @@ def environment() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     return env
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("numpy", "scipy", "pillow", "safetensors", "tqdm", "imageio", "imageio-ffmpeg"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
 
 
 def write_config(run_dir: Path, cfg: TrainConfig, dataset) -> None:
