@@ -9,7 +9,7 @@ Ctrl-C writes a snapshot and exits; `--resume RUN_DIR` continues exactly where i
 Examples:
   stylegan train --outdir runs --data builtin:emoji --preset small
   stylegan train --outdir runs --data ~/cats --gpus 1 --batch 32 --gamma 8.2 --mirror
-  stylegan train --resume runs/00000-stylegan2-emoji-gpus1-batch32-gamma0.05 --kimg 400
+  stylegan train --resume runs/00000-stylegan2-emoji-gpus1-batch32-gamma2 --kimg 400
   torchrun --nproc_per_node 4 -m stylegan train --outdir runs --data ffhq.zip --gpus 4 --batch 64 --gamma 1
 """
 
