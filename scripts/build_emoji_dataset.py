@@ -1,4 +1,5 @@
-"""Build the built-in dataset `builtin:emoji` (src/stylegan/data/builtin/emoji.zip) from the emoji-datasource npm packages.
+"""Build the built-in dataset `builtin:emoji` (src/stylegan/data/builtin/emoji.zip) from the emoji-datasource npm
+packages.
 
 Takes the 64x64 PNGs of Twemoji (emoji-datasource-twitter, graphics CC-BY 4.0) and Noto Emoji
 (emoji-datasource-google, Apache-2.0) for the face emoji, selected by the category fields of each package's

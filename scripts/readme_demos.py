@@ -29,9 +29,10 @@ from stylegan.plot import Series, line_chart
 
 
 def run_commands(cmds: list[list[str]], parallel: int, log_dir: Path) -> None:
-    """Run training commands, `parallel` at a time, one thread each; stop on the first failure."""
+    """Run training commands, `parallel` at a time, one thread each; stop on the first failure. A run whose
+    directory already holds its final snapshot (from an earlier call with the same OUTDIR) is not run again."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    pending, running = list(cmds), []
+    pending, running = [c for c in cmds if not finished(log_dir, c)], []
     while pending or running:
         while pending and len(running) < parallel:
             cmd = pending.pop(0)
@@ -47,6 +48,16 @@ def train_cmd(outdir: Path, desc: str, data: str, kimg: float, device: str, *ext
     return [sys.executable, "-m", "stylegan", "train", "--outdir", str(outdir), "--data", data, "--preset", "small",
             "--kimg", str(kimg), "--tick", "2", "--snap", "1", "--device", device, "--workers", "0",
             "--desc", desc, *extra]
+
+
+def finished(outdir: Path, cmd: list[str]) -> bool:
+    desc, kimg = cmd[cmd.index("--desc") + 1], float(cmd[cmd.index("--kimg") + 1])
+    if not any(p.is_dir() and p.name.endswith("-" + desc) for p in outdir.iterdir()):
+        return False
+    if snapshot_at(run_dir(outdir, desc), int(kimg)).is_file():
+        print(f"reusing finished run {run_dir(outdir, desc)}", flush=True)
+        return True
+    raise SystemExit(f"{run_dir(outdir, desc)} is unfinished; delete it or choose another --outdir")
 
 
 def run_dir(outdir: Path, desc: str) -> Path:
@@ -110,8 +121,9 @@ def finetune_demo(args, runs: Path) -> None:
     """Train on smileys, then fine-tune on the animal faces; compare with the animals trained from scratch."""
     run_commands([train_cmd(runs, "smileys", "builtin:emoji-smileys", args.base_kimg, args.device)], 1, runs)
     base = sorted(run_dir(runs, "smileys").glob("network-snapshot-*.safetensors"))[-1]
-    run_commands([train_cmd(runs, "finetune", "builtin:emoji-animals", args.ft_kimg, args.device, "--resume", str(base)),
-                  train_cmd(runs, "scratch", "builtin:emoji-animals", args.ft_kimg, args.device)],
+    animals = "builtin:emoji-animals"
+    run_commands([train_cmd(runs, "finetune", animals, args.ft_kimg, args.device, "--resume", str(base)),
+                  train_cmd(runs, "scratch", animals, args.ft_kimg, args.device)],
                  args.parallel, runs)
     ft, sc = run_dir(runs, "finetune"), run_dir(runs, "scratch")
     k = common_kimg(ft, sc)

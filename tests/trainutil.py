@@ -12,8 +12,8 @@ from stylegan import checkpoint
 from stylegan.cli import main
 
 # A tiny 16x16 StyleGAN2 run: one step is 8 images.
-TINY = ["--preset", "small", "--resolution", "16", "--cbase", "256", "--cmax", "32", "--batch", "8", "--mbstd-group", "4",
-        "--device", "cpu", "--workers", "0", "--metrics", "none", "--grid", "4x2"]
+TINY = ["--preset", "small", "--resolution", "16", "--cbase", "256", "--cmax", "32", "--batch", "8",
+        "--mbstd-group", "4", "--device", "cpu", "--workers", "0", "--metrics", "none", "--grid", "4x2"]
 
 
 def disc_images(root: Path, res: int, n: int = 40, gray: bool = False, seed: int = 0) -> Path:

@@ -49,7 +49,8 @@ def save(
 ) -> str:
     """Write a checkpoint atomically; returns the model id."""
     tensors = {f"G_ema.{k}": v for k, v in G.state_dict().items()}
-    meta = {"stylegan.format": FORMAT_VERSION, "stylegan.G_config": G.config.to_json(), "stylegan.model_id": model_id(G)}
+    meta = {"stylegan.format": FORMAT_VERSION, "stylegan.G_config": G.config.to_json(),
+            "stylegan.model_id": model_id(G)}
     if G_train is not None:
         tensors.update({f"G.{k}": v for k, v in G_train.state_dict().items()})
     if D is not None:

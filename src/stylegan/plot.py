@@ -35,10 +35,11 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: str = "", size=(640, 360),
                hlines: dict[str, float] | None = None, log_y: bool = False) -> np.ndarray:
-    """Render series into an RGB image [H, W, 3] uint8 with axes, ticks, legend and optional labelled h-lines."""
-    W, H = size
-    left, right, top, bottom = 64, 16, 30, 44
-    img = PIL.Image.new("RGB", size, "white")
+    """Render series into an RGB image [H, W, 3] uint8 with axes, ticks, optional labelled h-lines, and a legend
+    below the x axis (so it never hides a curve); `size` is the plot's size without the legend rows."""
+    W, H = size[0], size[1] + 14 * len(series)
+    left, right, top, bottom = 64, 16, 30, 44 + 14 * len(series)
+    img = PIL.Image.new("RGB", (W, H), "white")
     d = PIL.ImageDraw.Draw(img)
     tf = (lambda y: math.log10(y)) if log_y else (lambda y: y)  # noqa: E731
     pts = [[(x, tf(y)) for x, y in zip(s.xs, s.ys) if _ok(y, log_y) and math.isfinite(x)] for s in series]
@@ -58,7 +59,7 @@ def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: s
     for t in nice_ticks(x0, x1):
         d.text((sx(t) - 10, H - bottom + 6), f"{t:.4g}", fill=(80, 80, 80))
     d.rectangle([left, top, W - right, H - bottom], outline=(150, 150, 150))
-    d.text(((W - len(xlabel) * 6) / 2, H - 18), xlabel, fill="black")
+    d.text(((W - len(xlabel) * 6) / 2, H - bottom + 24), xlabel, fill="black")
     if ylabel:
         d.text((4, top - 16), ylabel, fill="black")
     for name, v in (hlines or {}).items():
@@ -73,8 +74,9 @@ def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: s
             d.line([(sx(x), sy(y)) for x, y in ps], fill=color, width=2)
         for x, y in ps[:1] if len(ps) == 1 else []:
             d.ellipse([sx(x) - 2, sy(y) - 2, sx(x) + 2, sy(y) + 2], fill=color)
-        d.line([(left + 10, top + 10 + 14 * i), (left + 30, top + 10 + 14 * i)], fill=color, width=2)
-        d.text((left + 34, top + 4 + 14 * i), s.label, fill="black")
+        ly = H - bottom + 44 + 14 * i
+        d.line([(left + 10, ly), (left + 30, ly)], fill=color, width=2)
+        d.text((left + 34, ly - 6), s.label, fill="black")
     return np.asarray(img)
 
 

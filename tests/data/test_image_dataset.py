@@ -1,4 +1,5 @@
-"""ImageDataset on official-layout zips (made here by hand), and open_dataset on raw pictures (prepared into a cache)."""
+"""ImageDataset on official-layout zips (made here by hand), and open_dataset on raw pictures (prepared into a
+cache)."""
 
 from __future__ import annotations
 

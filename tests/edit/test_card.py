@@ -27,7 +27,8 @@ def run_dir(tmp_path, tiny_G):
     stats = [{"tick": i, "kimg": 4.0 * i, "loss_G": 2.0 - 0.1 * i, "loss_D": 1.0 + 0.05 * i, "r1": None,
               "augment_p": 0.01 * i} for i in range(4)]
     (run / "stats.jsonl").write_text("".join(json.dumps(s) + "\n" for s in stats) + '{"torn')
-    lines = [{"results": {"kid50k_full": 0.5}, "metric": "kid50k_full", "snapshot_pkl": "network-snapshot-000008.safetensors"},
+    lines = [{"results": {"kid50k_full": 0.5}, "metric": "kid50k_full",
+              "snapshot_pkl": "network-snapshot-000008.safetensors"},
              {"results": {"kid50k_full": 0.0425}, "metric": "kid50k_full", "snapshot_pkl": net.name}]
     (run / "metric-kid50k_full.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     return net
@@ -75,7 +76,8 @@ def _chromium() -> str | None:
 
 
 def test_card_loads_in_a_browser(run_dir, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    playwright = pytest.importorskip("playwright.sync_api",
+                                     reason="playwright is not installed (pip install playwright)")
     exe = _chromium()
     if exe is None:
         pytest.skip("no Chromium found (apt-get install chromium, or set STYLEGAN_CHROMIUM=/path/to/chromium)")

@@ -25,7 +25,8 @@ def naive_upfirdn2d(x, f, up, down, pad):
     return torch.from_numpy(out[:, :, ::down, ::down]).float()
 
 
-@pytest.mark.parametrize("up,down,pad", [(1, 1, (1, 2, 2, 1)), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 1, 1)), (2, 2, (2, 2, 1, 1))])
+@pytest.mark.parametrize("up,down,pad", [(1, 1, (1, 2, 2, 1)), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 1, 1)),
+                                         (2, 2, (2, 2, 1, 1))])
 def test_upfirdn2d_matches_definition(up, down, pad):
     torch.manual_seed(0)
     x = torch.randn(2, 3, 6, 7)

@@ -1,4 +1,5 @@
-"""Prepare a training dataset from a folder or zip of pictures (the official layout: 00000/img00000000.png + dataset.json).
+"""Prepare a training dataset from a folder or zip of pictures (the official layout: 00000/img00000000.png +
+dataset.json).
 
 Awkward files are handled, not fatal: corrupt or truncated files and exact duplicates are skipped, CMYK, palette,
 16-bit and grayscale pictures are converted, transparent ones composited over --background (or kept with

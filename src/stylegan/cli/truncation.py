@@ -73,5 +73,6 @@ def run(args) -> int:
             save_png(outdir / f"seed{seed:04d}-psi{psi:g}.png", cells[i, j],
                      provenance(seed=seed, truncation_psi=psi, **common))
     save_png(outdir / "grid.png", header_grid(cells, None, None), provenance(seeds=args.seeds, psi=args.psi, **common))
-    print(f"wrote {outdir / 'grid.png'} ({len(seeds)} seeds x {len(psis)} psi values) and {cells.shape[0] * cells.shape[1]} cells")
+    n_cells = cells.shape[0] * cells.shape[1]
+    print(f"wrote {outdir / 'grid.png'} ({len(seeds)} seeds x {len(psis)} psi values) and {n_cells} cells")
     return 0

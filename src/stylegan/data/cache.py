@@ -90,7 +90,8 @@ def ensure_prepared(spec: str, *, resolution: int | None = None, use_labels: boo
             return path
         if resolution is not None and (resolution < 4 or resolution & (resolution - 1)):
             raise UserError(f"{spec}: resolution must be a power of two >= 4, got {resolution}")
-        options = PrepareOptions(resolution=resolution, labels_from_dirs=use_labels and LABELS_FILE not in archive.names)
+        options = PrepareOptions(resolution=resolution,
+                                 labels_from_dirs=use_labels and LABELS_FILE not in archive.names)
         key = source_key(archive, options)
     finally:
         archive.close()

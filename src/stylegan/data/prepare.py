@@ -81,7 +81,8 @@ def _check_paths(source: Path, dest: Path, overwrite: bool) -> None:
     if dest.exists():
         looks_like_data = dest.is_file() or (dest / LABELS_FILE).exists() or not any(dest.iterdir())
         if not overwrite or not looks_like_data:
-            why = "pass --overwrite to replace it" if looks_like_data else "it is a non-empty folder that is not a dataset"
+            why = ("pass --overwrite to replace it" if looks_like_data
+                   else "it is a non-empty folder that is not a dataset")
             raise UserError(f"{dest}: already exists ({why})")
     src, dst = source.resolve(), dest.resolve()
     if src == dst or (source.is_dir() and src in dst.parents):

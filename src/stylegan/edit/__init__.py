@@ -13,5 +13,6 @@ from .truncation import truncation_sweep
 from .video import VideoSpec, video_frames, write_video
 
 __all__ = ["Directions", "LoopPath", "ProjectConfig", "Projection", "VideoSpec", "apply_direction", "edit_grid",
-           "ganspace", "layer_groups", "lerp", "loop_path", "parse_layers", "project", "render_ws", "seeds_to_ws", "sefa",
-           "slerp", "style_affines", "style_mix", "style_mixing_grid", "truncation_sweep", "video_frames", "write_video"]
+           "ganspace", "layer_groups", "lerp", "loop_path", "parse_layers", "project", "render_ws", "seeds_to_ws",
+           "sefa", "slerp", "style_affines", "style_mix", "style_mixing_grid", "truncation_sweep", "video_frames",
+           "write_video"]

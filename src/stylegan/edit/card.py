@@ -152,7 +152,8 @@ def _image_sections(G) -> tuple[str, str, str]:
 
 def _metrics_section(entries: list[MetricEntry], run: RunRecord) -> str:
     if not entries:
-        where = f"no metric-*.jsonl in {html.escape(str(run.run_dir))}" if run.run_dir else "the network is not in a run directory"
+        where = (f"no metric-*.jsonl in {html.escape(str(run.run_dir))}" if run.run_dir
+                 else "the network is not in a run directory")
         return (f'<p class="missing">No metrics are available for this network ({where}, none in the snapshot '
                 f"metadata, and none computed for this card). Run <code>stylegan card --metrics fid50k_full "
                 f"--data DATASET</code> or <code>stylegan metrics</code> to measure it.</p>")

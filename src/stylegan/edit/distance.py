@@ -19,7 +19,8 @@ def _gaussian_window(size: int, sigma: float, device: torch.device) -> torch.Ten
     return g / g.sum()
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, window: int = 11,
+         sigma: float = 1.5) -> torch.Tensor:
     """Mean structural similarity of two [N, C, H, W] images (Wang et al. 2004, Eq. 13), Gaussian window,
     reflect-padded so small images keep their size. 1 = identical."""
     C = x.shape[1]

@@ -10,7 +10,8 @@ from .config import MappingConfig
 
 
 def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
-    """w' = w_avg + psi (w - w_avg) on the first `cutoff` of num_ws layers (all when cutoff is None). ws: [N, num_ws, w_dim]."""
+    """w' = w_avg + psi (w - w_avg) on the first `cutoff` of num_ws layers (all when cutoff is None).
+    ws: [N, num_ws, w_dim]."""
     if psi == 1:
         return ws
     if cutoff is None:
@@ -39,7 +40,8 @@ class MappingNetwork(nn.Module):
         if c_dim > 0:
             self.embed = EqualizedLinear(c_dim, embed_features)
         for idx in range(cfg.num_layers):
-            layer = EqualizedLinear(features[idx], features[idx + 1], activation="lrelu", lr_multiplier=cfg.lr_multiplier)
+            layer = EqualizedLinear(features[idx], features[idx + 1], activation="lrelu",
+                                    lr_multiplier=cfg.lr_multiplier)
             setattr(self, f"fc{idx}", layer)
         if num_ws is not None and cfg.w_avg_beta is not None:
             self.register_buffer("w_avg", torch.zeros([w_dim]))

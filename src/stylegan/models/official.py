@@ -93,7 +93,8 @@ def generator_config_from_official(init_kwargs: dict, arch: str = "stylegan2", w
         mapping_kw.setdefault("num_layers", 2)  # The StyleGAN3 MappingNetwork class default.
     top = {k: kw.pop(k) for k in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels") if k in kw}
     synthesis_kw.update(kw)  # stylegan3 repo: synthesis kwargs are flat.
-    return GeneratorConfig(arch=arch, **{k: int(v) for k, v in top.items()}, mapping=_mapping_config(mapping_kw, writer),
+    return GeneratorConfig(arch=arch, **{k: int(v) for k, v in top.items()},
+                           mapping=_mapping_config(mapping_kw, writer),
                            synthesis=OFFICIAL_SYNTHESIS_CONVERTERS[arch](synthesis_kw, writer))
 
 

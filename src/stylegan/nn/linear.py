@@ -11,7 +11,8 @@ from .bias_act import bias_act
 
 
 class EqualizedLinear(nn.Module):
-    """y = act(x @ (W * lr_mul / sqrt(in)).T + b * lr_mul). Weights are stored unscaled so Adam sees unit-scale params."""
+    """y = act(x @ (W * lr_mul / sqrt(in)).T + b * lr_mul).
+    Weights are stored unscaled so Adam sees unit-scale params."""
 
     def __init__(
         self,

@@ -12,7 +12,8 @@ def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> to
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int | None, num_channels: int = 1) -> torch.Tensor:
-    """Append the average per-group feature std as `num_channels` extra maps (Progressive GAN §3). [N,C,H,W]->[N,C+F,H,W]."""
+    """Append the average per-group feature std as `num_channels` extra maps (Progressive GAN §3).
+    [N,C,H,W]->[N,C+F,H,W]."""
     N, C, H, W = x.shape
     G = min(group_size, N) if group_size is not None else N
     assert N % G == 0, f"batch {N} must be divisible by the minibatch-stddev group size {G}"

@@ -96,7 +96,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
             # Tick: report, then maybe snapshot.
             tick_kimg = (st.cur_nimg - tick.tick_start_nimg) / 1000
             record = {"tick": tick.cur_tick, "kimg": st.cur_nimg / 1000, "time": time.time() - t_start,
-                      "sec_per_tick": time.time() - t_tick, "sec_per_kimg": (time.time() - t_tick) / max(tick_kimg, 1e-9),
+                      "sec_per_tick": time.time() - t_tick,
+                      "sec_per_kimg": (time.time() - t_tick) / max(tick_kimg, 1e-9),
                       "augment_p": float(n.augment.p) if n.augment is not None else 0.0,
                       "pl_mean": float(st.pl_mean), **stats.reduce(d, TICK_FIELDS)}
             tick.cur_tick += 1
