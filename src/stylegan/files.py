@@ -1,4 +1,4 @@
-"""Atomic file and directory writes: partial results never appear under their final name."""
+"""Atomic file and directory writes (partial results never appear under their final name), and safe .npz reads."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import contextlib
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterator
+
+import numpy as np
+
+from .errors import UserError
 
 
 @contextlib.contextmanager
@@ -41,3 +46,15 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """All arrays of an .npz file, read with allow_pickle=False; a missing or unreadable file is a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise UserError(f"{path}: not a readable .npz file ({type(e).__name__})") from None

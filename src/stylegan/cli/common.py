@@ -32,6 +32,14 @@ def add_device_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | cuda:N | mps | auto (default: auto)")
 
 
+def add_rendering_arguments(p: argparse.ArgumentParser, trunc: bool = True) -> None:
+    """--trunc, --noise-mode and --class, as every command that renders images from ws takes them."""
+    if trunc:
+        p.add_argument("--trunc", type=finite_float, default=1.0, metavar="PSI", help="truncation psi (default: 1)")
+    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const", help="(default: const)")
+    p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
+
+
 def load_network(path: str, device: str) -> Generator:
     p = Path(path)
     if not p.exists():

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network
+from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "edit seeds along a semantic direction"
@@ -29,9 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=int, default=0, metavar="K", help="which direction (default: 0, the strongest)")
     p.add_argument("--strength", default="-3,0,3", metavar="LIST", help="strengths (default: -3,0,3)")
     p.add_argument("--layers", default=None, metavar="LAYERS", help="ws to move (coarse|middle|fine|all|0-3)")
-    p.add_argument("--trunc", type=finite_float, default=1.0, metavar="PSI", help="truncation psi (default: 1)")
-    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const", help="(default: const)")
-    p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
+    add_rendering_arguments(p)
     p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and the cells")
     add_device_argument(p)
 

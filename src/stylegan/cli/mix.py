@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network
+from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
 
 HELP = "style-mixing grid: rows x cols seeds with chosen layers from the columns"
 
@@ -29,9 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cols", required=True, metavar="SEEDS", help="seeds of the columns (they give --styles)")
     p.add_argument("--styles", default="coarse", metavar="LAYERS",
                    help="w indices (0-6) or coarse|middle|fine taken from the columns (default: coarse)")
-    p.add_argument("--trunc", type=finite_float, default=1.0, metavar="PSI", help="truncation psi (default: 1)")
-    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const", help="(default: const)")
-    p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
+    add_rendering_arguments(p)
     p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and {row}-{col}.png")
     add_device_argument(p)
 

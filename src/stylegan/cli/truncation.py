@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network
+from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
 
 HELP = "render a seeds x psi truncation grid"
 
@@ -32,8 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--psi", default="-1,-0.5,0,0.5,0.7,1", metavar="LIST",
                    help="comma-separated psi values (default: -1,-0.5,0,0.5,0.7,1)")
     p.add_argument("--trunc-cutoff", type=int, default=None, metavar="N", help="truncate only the first N ws")
-    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const", help="(default: const)")
-    p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
+    add_rendering_arguments(p, trunc=False)
     p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and the cells")
     add_device_argument(p)
 

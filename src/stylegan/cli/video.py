@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network
+from .common import add_device_argument, add_network_argument, finite_float, load_network, add_rendering_arguments
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "render a looping interpolation video (MP4, or GIF)"
@@ -37,11 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", choices=["w", "z"], default="w", help="interpolate in W or Z (default: w)")
     p.add_argument("--interp", choices=["cubic", "linear", "slerp"], default=None,
                    help="interpolation (default: cubic in W, slerp in Z)")
-    p.add_argument("--trunc", type=finite_float, default=1.0, metavar="PSI", help="truncation psi (default: 1)")
     p.add_argument("--translate", default="0,0", metavar="X,Y", help="StyleGAN3: translation amplitude (image widths)")
     p.add_argument("--rotate", type=finite_float, default=0.0, metavar="DEG", help="StyleGAN3: rotation amplitude")
-    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const", help="(default: const)")
-    p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
+    add_rendering_arguments(p)
     p.add_argument("--fps", type=finite_float, default=60.0, metavar="N", help="frames per second (default: 60)")
     p.add_argument("--output", required=True, metavar="FILE", help="output .mp4 (or .gif)")
     add_device_argument(p)

@@ -11,7 +11,6 @@ measured in units of each axis's standard deviation σ_k.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..files import atomic_path
+from ..files import atomic_path, read_npz
 from ..latents import class_to_c
 from .layers import style_affines
 from .render import device_of, render_ws, seeds_to_ws
@@ -113,13 +112,7 @@ def save_directions(path: str | Path, dirs: Directions, model_id: str = "") -> N
 def load_directions(path: str | Path, w_dim: int, num_ws: int) -> Directions:
     """Read a directions .npz (allow_pickle=False), checking it fits a network with this w_dim and num_ws."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise UserError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    data = read_npz(path)
     d = data.get("directions")
     if d is None or d.ndim != 2 or d.shape[1] != w_dim or d.shape[0] < 1:
         shape = "missing" if d is None else f"shape {list(d.shape)}"

@@ -8,14 +8,13 @@ Files are read with allow_pickle=False.
 from __future__ import annotations
 
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import UserError
-from ..files import atomic_path
+from ..files import atomic_path, read_npz
 from .project import noise_buffers
 
 
@@ -30,13 +29,7 @@ def save_projected_w(path: str | Path, ws: torch.Tensor, noise: list[torch.Tenso
 def load_projected_w(path: str | Path, G) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
     """(ws [N, num_ws, w_dim] on G's device, noise maps or None). Validates the shape against G."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise UserError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    arrays = read_npz(path)
     if "w" not in arrays:
         raise UserError(f"{path}: has no array 'w' (found: {', '.join(sorted(arrays)) or 'nothing'})")
     w = arrays["w"]
