@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import PIL.ImageFont
 
 from .images import save_png
 
@@ -20,6 +21,14 @@ class Series:
     label: str
     xs: list[float]
     ys: list[float | None]  # None / non-finite values leave a gap.
+
+
+def _font() -> PIL.ImageFont.ImageFont | PIL.ImageFont.FreeTypeFont:
+    """Pillow's bundled scalable font where this Pillow has FreeType (>= 10.1), else its bitmap font."""
+    try:
+        return PIL.ImageFont.load_default(size=11)
+    except (TypeError, ImportError, OSError):
+        return PIL.ImageFont.load_default()
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -41,6 +50,7 @@ def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: s
     left, right, top, bottom = 64, 16, 30, 44 + 14 * len(series)
     img = PIL.Image.new("RGB", (W, H), "white")
     d = PIL.ImageDraw.Draw(img)
+    d.font = _font()
     tf = (lambda y: math.log10(y)) if log_y else (lambda y: y)  # noqa: E731
     pts = [[(x, tf(y)) for x, y in zip(s.xs, s.ys) if _ok(y, log_y) and math.isfinite(x)] for s in series]
     allx = [p[0] for ps in pts for p in ps] or [0, 1]
@@ -59,7 +69,7 @@ def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: s
     for t in nice_ticks(x0, x1):
         d.text((sx(t) - 10, H - bottom + 6), f"{t:.4g}", fill=(80, 80, 80))
     d.rectangle([left, top, W - right, H - bottom], outline=(150, 150, 150))
-    d.text(((W - len(xlabel) * 6) / 2, H - bottom + 24), xlabel, fill="black")
+    d.text(((W - d.textlength(xlabel)) / 2, H - bottom + 24), xlabel, fill="black")
     if ylabel:
         d.text((4, top - 16), ylabel, fill="black")
     for name, v in (hlines or {}).items():
@@ -67,7 +77,7 @@ def line_chart(series: list[Series], title: str, xlabel: str = "kimg", ylabel: s
             y = sy(tf(v))
             for xa in range(left, W - right, 8):
                 d.line([(xa, y), (min(xa + 4, W - right), y)], fill=(120, 120, 120))
-            d.text((W - right - 6 * len(name) - 4, y - 13), name, fill=(90, 90, 90))
+            d.text((W - right - d.textlength(name) - 4, y - 13), name, fill=(90, 90, 90))
     for i, (s, ps) in enumerate(zip(series, pts)):
         color = COLORS[i % len(COLORS)]
         if len(ps) > 1:
