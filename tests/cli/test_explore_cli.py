@@ -6,6 +6,7 @@ import PIL.Image
 import pytest
 import torch
 from tiny import tiny_generator_config
+from videoutil import mp4_info
 
 from stylegan import checkpoint
 from stylegan.cli import main
@@ -26,20 +27,6 @@ def run(*args) -> int:
 
 def names(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
-
-
-def mp4_info(path) -> tuple[int, tuple[int, int]]:
-    """(decoded frame count, (width, height)) of a video, read with imageio-ffmpeg's own ffmpeg."""
-    import gc
-    import warnings
-
-    import imageio_ffmpeg
-
-    with warnings.catch_warnings():  # imageio-ffmpeg's reader leaves its pipes to the garbage collector.
-        warnings.simplefilter("ignore", ResourceWarning)
-        items = list(imageio_ffmpeg.read_frames(str(path)))
-        gc.collect()
-    return len(items) - 1, items[0]["size"]
 
 
 def image(path) -> PIL.Image.Image:

@@ -5,6 +5,7 @@ import PIL.Image
 import pytest
 import torch
 from tiny import tiny_sg3_config
+from videoutil import mp4_info
 
 from stylegan.edit import video as video_mod
 from stylegan.edit.interpolate import LoopPath, lerp, slerp
@@ -53,20 +54,6 @@ def test_video_frames_loop(tiny_G):
         VideoSpec(seeds=[0, 1, 2], grid=(2, 1)).validate()
     with pytest.raises(UserError, match="StyleGAN3"):
         list(video_frames(tiny_G, VideoSpec(seeds=[0], w_frames=1, rotate=5.0)))
-
-
-def mp4_info(path) -> tuple[int, tuple[int, int]]:
-    """(decoded frame count, (width, height)) of a video, read with imageio-ffmpeg's own ffmpeg."""
-    import gc
-    import warnings
-
-    import imageio_ffmpeg
-
-    with warnings.catch_warnings():  # imageio-ffmpeg's reader leaves its pipes to the garbage collector.
-        warnings.simplefilter("ignore", ResourceWarning)
-        items = list(imageio_ffmpeg.read_frames(str(path)))
-        gc.collect()
-    return len(items) - 1, items[0]["size"]
 
 
 def _frames(n, h=16, w=24):
