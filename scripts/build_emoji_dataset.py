@@ -5,7 +5,8 @@ Takes the 64x64 PNGs of Twemoji (emoji-datasource-twitter, graphics CC-BY 4.0) a
 (emoji-datasource-google, Apache-2.0) for the face emoji, selected by the category fields of each package's
 emoji.json, and prepares them with the dataset tool (RGBA composited over white, exact duplicates dropped).
 meta.json in the zip records each image's set, name and subsets ("smileys", "cats", "monkeys", "animals",
-"people", "twitter", "google"), read by open_dataset("builtin:emoji-cats") and the like.
+"people", "twitter", "google"), read by open_dataset("builtin:emoji-cats") and the like; "builtin:emoji" alone
+selects the round faces and "builtin:emoji-all" everything (src/stylegan/data/builtin.py).
 
 Needs npm and the npm registry. Run from the repository root:
     python scripts/build_emoji_dataset.py [--out src/stylegan/data/builtin/emoji.zip] [--preview emoji-preview.png]

@@ -27,6 +27,8 @@ from stylegan.images import make_grid, to_uint8
 from stylegan.latents import seeds_to_z
 from stylegan.plot import Series, line_chart
 
+ALL_EMOJI = "builtin:emoji-all"  # All 1,979 emoji, people included: the ADA and StyleGAN1/2 demos' data.
+
 
 def run_commands(cmds: list[list[str]], parallel: int, log_dir: Path) -> None:
     """Run training commands, `parallel` at a time, one thread each; stop on the first failure. A run whose
@@ -100,8 +102,8 @@ def ada_demo(args, runs: Path) -> None:
     common = ["--subset", "200", "--ada-kimg", str(args.ada_speed)]
     if args.ada_gamma is not None:
         common += ["--gamma", str(args.ada_gamma)]
-    run_commands([train_cmd(runs, "ada", "builtin:emoji", args.ada_length, args.device, *common, "--aug", "ada"),
-                  train_cmd(runs, "noaug", "builtin:emoji", args.ada_length, args.device, *common, "--aug", "noaug")],
+    run_commands([train_cmd(runs, "ada", ALL_EMOJI, args.ada_length, args.device, *common, "--aug", "ada"),
+                  train_cmd(runs, "noaug", ALL_EMOJI, args.ada_length, args.device, *common, "--aug", "noaug")],
                  args.parallel, runs)
     on, off = run_dir(runs, "ada"), run_dir(runs, "noaug")
     s_on, s_off = stats(on), stats(off)
@@ -137,8 +139,8 @@ def finetune_demo(args, runs: Path) -> None:
 def droplet_demo(args, runs: Path) -> None:
     """StyleGAN1 and StyleGAN2 with identical settings; samples and per-layer feature-map spike ratios."""
     extra = ["--resolution", str(args.drop_res), "--aug", "noaug"]
-    run_commands([train_cmd(runs, "sg1", "builtin:emoji", args.drop_kimg, args.device, "--cfg", "stylegan1", *extra),
-                  train_cmd(runs, "sg2", "builtin:emoji", args.drop_kimg, args.device, "--cfg", "stylegan2", *extra)],
+    run_commands([train_cmd(runs, "sg1", ALL_EMOJI, args.drop_kimg, args.device, "--cfg", "stylegan1", *extra),
+                  train_cmd(runs, "sg2", ALL_EMOJI, args.drop_kimg, args.device, "--cfg", "stylegan2", *extra)],
                  args.parallel, runs)
     r1, r2 = run_dir(runs, "sg1"), run_dir(runs, "sg2")
     k = common_kimg(r1, r2)

@@ -9,17 +9,21 @@ from stylegan.data.builtin import LICENSES_DIR
 from stylegan.errors import UserError
 
 EMOJI_COUNT = 1979  # printed by scripts/build_emoji_dataset.py; change both together
+FACES_COUNT = 300  # builtin:emoji alone: smileys + cat, monkey and animal faces (some carry two of these tags)
 SUBSET_COUNTS = {"smileys": 236, "cats": 20, "monkeys": 8, "animals": 64, "people": 1679, "twitter": 989,
-                 "google": 990}
+                 "google": 990, "faces": FACES_COUNT, "all": EMOJI_COUNT, "smileys+cats": 256}
 
 
 def test_emoji_count_and_shape():
     ds = open_dataset("builtin:emoji")
-    assert ds.name == "emoji" and len(ds) == EMOJI_COUNT and not ds.has_labels
+    assert ds.name == "emoji" and len(ds) == FACES_COUNT and not ds.has_labels
     img, label = ds[0]
     assert img.shape == (3, 64, 64) and label.shape == (0,)
     assert (img[:, 0, 0] == 255).all()  # composited over white
-    assert open_dataset("builtin:emoji", resolution=32, xflip=True)[EMOJI_COUNT][0].shape == (3, 32, 32)
+    assert open_dataset("builtin:emoji", resolution=32, xflip=True)[FACES_COUNT][0].shape == (3, 32, 32)
+    everything = open_dataset("builtin:emoji-all")
+    assert everything.name == "emoji-all" and len(everything) == EMOJI_COUNT
+    assert set(ds.image_names) == set(open_dataset("builtin:emoji-faces").image_names) < set(everything.image_names)
 
 
 @pytest.mark.parametrize("subset", sorted(SUBSET_COUNTS))
@@ -30,8 +34,12 @@ def test_emoji_subsets(subset):
 def test_emoji_spec_errors():
     with pytest.raises(UserError, match="available: animals, cats"):
         open_dataset("builtin:emoji-dogs")
+    with pytest.raises(UserError, match="no subset 'dogs'"):
+        open_dataset("builtin:emoji-cats+dogs")
     with pytest.raises(UserError, match="unknown built-in"):
         open_dataset("builtin:faces")
+    with pytest.raises(UserError, match="conflicting subsets"):
+        open_dataset("builtin:emoji-cats", subset="smileys")
     assert open_dataset("builtin:emoji", subset="cats").name == "emoji-cats"
 
 

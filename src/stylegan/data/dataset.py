@@ -62,7 +62,7 @@ class ImageDataset(torch.utils.data.Dataset):
 
     Images are loaded at `resolution` (a power-of-two downscale of the stored size, area-averaged); `max_size` keeps
     a seeded random subset (the official rule); `xflip` appends mirrored copies; `subset` selects images tagged in
-    the dataset's meta.json (e.g. "cats" in builtin:emoji).
+    the dataset's meta.json (e.g. "cats" in builtin:emoji; "smileys+cats": tagged with either).
     """
 
     def __init__(self, path: str | Path, resolution: int | None = None, use_labels: bool = False,
@@ -100,12 +100,15 @@ class ImageDataset(torch.utils.data.Dataset):
         self._memory: dict[int, np.ndarray] | None = {} if small else None
 
     def _select_subset(self, names: list[str], subset: str) -> list[str]:
+        """The images tagged with `subset`, or with any of "a+b+c"."""
         images = (self._archive.read_json(META_FILE) or {}).get("images", {})
         tags = {n: set(images.get(n, {}).get("subsets", ())) for n in names}
         available = sorted(set().union(*tags.values()))
-        if subset not in available:
-            raise UserError(f"{self.path}: no subset {subset!r} (available: {', '.join(available) or 'none'})")
-        return [n for n in names if subset in tags[n]]
+        wanted = set(subset.split("+"))
+        if unknown := sorted(wanted - set(available)):
+            raise UserError(f"{self.path}: no subset {'+'.join(unknown)!r} (available: "
+                            f"{', '.join(available) or 'none'})")
+        return [n for n in names if tags[n] & wanted]
 
     def _read_labels(self) -> tuple[np.ndarray | None, tuple[str, ...]]:
         obj = self._archive.read_json(LABELS_FILE)
@@ -193,17 +196,14 @@ class ImageDataset(torch.utils.data.Dataset):
 def open_dataset(spec: str, *, resolution: int | None = None, use_labels: bool = False, max_size: int | None = None,
                  xflip: bool = False, random_seed: int = 0, cache_dir: str | None = None,
                  subset: str | None = None) -> ImageDataset:
-    """--data value -> ImageDataset. spec: "builtin:emoji" (or "builtin:emoji-<subset>"), a prepared folder/zip, or a
-    raw folder/zip of pictures (prepared once into a cache keyed by its contents; see `cache.ensure_prepared`)."""
+    """--data value -> ImageDataset. spec: "builtin:emoji" (or "builtin:emoji-<subset>", "builtin:emoji-all"), a
+    prepared folder/zip, or a raw folder/zip of pictures (prepared once into a cache keyed by its contents; see
+    `cache.ensure_prepared`)."""
     from .builtin import resolve_builtin
     from .cache import ensure_prepared
 
     if str(spec).startswith("builtin:"):
-        path, spec_subset, name = resolve_builtin(str(spec))
-        if subset and spec_subset and subset != spec_subset:
-            raise UserError(f"{spec}: conflicting subsets {spec_subset!r} and {subset!r}")
-        subset = subset or spec_subset
-        name = f"{name}-{subset}" if subset and not spec_subset else name
+        path, subset, name = resolve_builtin(str(spec), subset)
     else:
         path = ensure_prepared(str(spec), resolution=resolution, use_labels=use_labels, cache_dir=cache_dir)
         name = Path(spec).expanduser().resolve().stem
