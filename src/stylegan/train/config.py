@@ -67,7 +67,7 @@ def preset(name: str, res: int, gpus: int) -> Hyper:
         return Hyper(batch=mb, mbstd_group=mbstd, cbase=cbase, cmax=512, glr=lr, dlr=lr, gamma=gamma, ema_kimg=ema,
                      ema_rampup=ramp, map_depth=depth, kimg=kimg, **extra)
     if name == "small":
-        # Ours: a 32x32 model that learns the built-in emoji in ~15 minutes on 2 CPU cores: narrow (32-64 channels),
+        # Ours: a 32x32 model that learns builtin:emoji in ~10 minutes on 2 CPU cores: narrow (32-64 channels),
         # shallow mapping, no path-length or mixing regularization, and no per-pixel noise (flat-colored emoji have no
         # stochastic detail; with noise, the faces filled with speckle). R1 gamma 2 keeps the small D from dominating:
         # at gamma 0.05 samples stayed blobs at 40 kimg, at gamma 2 they were faces with eyes and mouths.
