@@ -13,10 +13,10 @@ from ..errors import UserError
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 LICENSES_DIR = Path(__file__).resolve().parent / "LICENSES"
 BUILTINS = {"emoji": "emoji.zip"}  # name -> file in BUILTIN_DIR
-EMOJI_SUBSETS = ("smileys", "cats", "monkeys", "animals", "people", "twitter", "google")  # Tags in its meta.json.
-# Named unions of tags; "all" is every image. "builtin:emoji" alone means its round faces: the smileys and the
-# cat, monkey and animal faces (300 images), which a small network learns on a CPU in minutes. The 1,679 people
-# (occupations, hair styles, skin-tone variants) are there for `builtin:emoji-people` and `builtin:emoji-all`.
+# builtin:emoji's meta.json tags its images smileys, cats, monkeys, animals, people, twitter or google. Below: named
+# unions of tags ("all" is every image) and what a name alone selects. "builtin:emoji" means its round faces, the
+# smileys and the cat, monkey and animal faces (300 images), which a small network learns on a CPU in minutes; the
+# 1,679 people (occupations, hair styles, skin-tone variants) are in `builtin:emoji-people` and `builtin:emoji-all`.
 SUBSET_ALIASES = {"faces": "smileys+cats+monkeys+animals"}
 DEFAULT_SUBSET = {"emoji": "faces"}
 
