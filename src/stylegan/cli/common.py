@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..checkpoint import load, resolve_device
 from ..errors import UserError
+from ..latents import class_to_c, parse_seeds
 from ..models import Generator
 
 
@@ -47,6 +48,20 @@ def load_network(path: str, device: str) -> Generator:
     if p.is_dir():
         raise UserError(f"{path}: is a directory, expected a network file (.safetensors or .pkl)")
     return load(p, device=resolve_device(device))
+
+
+def parse_nonempty_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    seeds = parse_seeds(text)
+    if not seeds:
+        raise UserError(f"{flag} is empty")
+    return seeds
+
+
+def load_rendering_network(args) -> Generator:
+    """--network on --device, checked against --class (a conditional network needs one, in range)."""
+    G = load_network(args.network, args.device)
+    class_to_c(args.class_idx, G.c_dim)
+    return G
 
 
 def warn(msg: str) -> None:

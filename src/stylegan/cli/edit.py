@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
+from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
+                     parse_nonempty_seeds)
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "edit seeds along a semantic direction"
@@ -39,14 +39,10 @@ def run(args) -> int:
     from ..edit.layers import parse_layers
     from ..edit.render import header_grid
     from ..images import provenance, save_png
-    from ..latents import class_to_c, parse_seeds
 
-    seeds = parse_seeds(args.seeds)
+    seeds = parse_nonempty_seeds(args.seeds)
     strengths = parse_finite_list(args.strength, "--strength")
-    if not seeds:
-        raise UserError("--seeds is empty")
-    G = load_network(args.network, args.device)
-    class_to_c(args.class_idx, G.c_dim)
+    G = load_rendering_network(args)
     dirs = load_directions(args.directions, G.w_dim, G.num_ws)
     layers = parse_layers(args.layers, G.num_ws) if args.layers else dirs.layers
     cells = edit_grid(G, seeds, dirs, args.index, strengths, layers, args.trunc, args.noise_mode, args.class_idx)

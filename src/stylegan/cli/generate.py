@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network
+from .common import add_device_argument, add_network_argument, finite_float, load_network, parse_nonempty_seeds
 
 HELP = "generate images from seeds"
 
@@ -48,15 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..generate import generate_images
     from ..images import make_grid, provenance, save_png
-    from ..latents import class_to_c, parse_seeds
+    from ..latents import class_to_c
 
     if args.projected_w is not None:
         return run_projected(args)
     if args.seeds is None:
         raise UserError("pass --seeds (or --projected-w FILE.npz)")
-    seeds = parse_seeds(args.seeds)
-    if not seeds:
-        raise UserError("--seeds is empty")
+    seeds = parse_nonempty_seeds(args.seeds)
     if args.batch < 1:
         raise UserError(f"--batch must be >= 1, got {args.batch}")
     G = load_network(args.network, args.device)

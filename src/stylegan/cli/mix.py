@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
+from .common import add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network
 
 HELP = "style-mixing grid: rows x cols seeds with chosen layers from the columns"
 
@@ -39,13 +39,12 @@ def run(args) -> int:
     from ..edit.mixing import style_mixing_grid
     from ..edit.render import seeds_to_ws
     from ..images import provenance, save_png
-    from ..latents import class_to_c, parse_seeds
+    from ..latents import parse_seeds
 
     rows, cols = parse_seeds(args.rows), parse_seeds(args.cols)
     if not rows or not cols:
         raise UserError("--rows and --cols need at least one seed each")
-    G = load_network(args.network, args.device)
-    class_to_c(args.class_idx, G.c_dim)
+    G = load_rendering_network(args)
     styles = parse_layers(args.styles, G.num_ws)
     print(f"num_ws {G.num_ws} ({describe_groups(G.num_ws)}); taking ws {styles} from the columns")
     ws = seeds_to_ws(G, rows + cols, psi=args.trunc, class_idx=args.class_idx)

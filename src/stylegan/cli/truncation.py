@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, add_rendering_arguments
+from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
+                     parse_nonempty_seeds)
 
 HELP = "render a seeds x psi truncation grid"
 
@@ -52,14 +53,10 @@ def run(args) -> int:
     from ..edit.render import header_grid, seeds_to_ws
     from ..edit.truncation import truncation_sweep
     from ..images import provenance, save_png
-    from ..latents import class_to_c, parse_seeds
 
-    seeds = parse_seeds(args.seeds)
+    seeds = parse_nonempty_seeds(args.seeds)
     psis = parse_finite_list(args.psi, "--psi")
-    if not seeds:
-        raise UserError("--seeds is empty")
-    G = load_network(args.network, args.device)
-    class_to_c(args.class_idx, G.c_dim)
+    G = load_rendering_network(args)
     if args.trunc_cutoff is not None and not 0 <= args.trunc_cutoff <= G.num_ws:
         raise UserError(f"--trunc-cutoff must be in 0..{G.num_ws} for this network, got {args.trunc_cutoff}")
     ws = seeds_to_ws(G, seeds, class_idx=args.class_idx)

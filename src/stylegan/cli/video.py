@@ -22,7 +22,8 @@ import re
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network, add_rendering_arguments
+from .common import (add_device_argument, add_network_argument, add_rendering_arguments, finite_float,
+                     load_rendering_network)
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "render a looping interpolation video (MP4, or GIF)"
@@ -56,7 +57,7 @@ def run(args) -> int:
     import sys
 
     from ..edit.video import VideoSpec, check_network, video_frames, write_video
-    from ..latents import class_to_c, parse_seeds
+    from ..latents import parse_seeds
 
     translate = parse_finite_list(args.translate, "--translate")
     if len(translate) != 2:
@@ -68,8 +69,7 @@ def run(args) -> int:
                      psi=args.trunc, noise_mode=args.noise_mode, class_idx=args.class_idx,
                      translate=(translate[0], translate[1]), rotate=args.rotate)
     spec.validate()
-    G = load_network(args.network, args.device)
-    class_to_c(args.class_idx, G.c_dim)
+    G = load_rendering_network(args)
     check_network(G, spec)
     print(f"{spec.num_keyframes} keyframe(s) x {spec.w_frames} frames = {spec.num_frames} frames, "
           f"{spec.grid[0]}x{spec.grid[1]} grid, {spec.interp} in {spec.space.upper()}")
