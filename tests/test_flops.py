@@ -30,7 +30,7 @@ def test_forward_counts(nets):
     # Lower bound: the 3x3 convolutions at full resolution (conv1 of every block), 2 FLOPs per MAC.
     conv1 = sum(2 * b.conv1.weight.numel() * b.resolution**2 for b in G.synthesis.blocks())
     assert conv1 < g1 < 3 * conv1
-    assert not any(hasattr(p, "_stylegan_winograd") for p in G.parameters())  # Counting runs no real kernels.
+    assert not any(hasattr(p, "_stylegan_cache") for p in G.parameters())  # Counting runs no real kernels.
 
 
 def test_training_step_composition(nets):

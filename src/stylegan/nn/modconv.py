@@ -16,7 +16,7 @@ import contextlib
 import torch
 
 from .bias_act import LEAKY_SLOPES, bias_act, lrelu_clamp
-from . import winograd
+from . import weight_cache, winograd
 from .impl import resolve
 from .perf import tune_cpu_allocator
 from .resample import Padding, _pad4, conv2d_resample, to_channels_last
@@ -119,7 +119,12 @@ def full_precision(device_type: str):
 
 def demodulation_coefficients_fast(weight: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
     """Eq. 3 without the [N, O, I, k, k] tensor: sum_{i,k} (s_i w_oik)^2 = sum_i s_i^2 (sum_k w_oik^2). [N, O]"""
-    return (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+    return (styles.square() @ kernel_energy(weight).t() + 1e-8).rsqrt()
+
+
+def kernel_energy(weight: torch.Tensor) -> torch.Tensor:
+    """sum_k w_oik^2 [O, I], computed once per weight value in inference (weight_cache.py)."""
+    return weight_cache.derived(weight, "kernel_energy", lambda w: w.square().sum(dim=[2, 3]))
 
 
 def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1, padding=0, resample_filter=None,
@@ -207,7 +212,7 @@ def modulated_conv2d_v3_fast(
     out_scale = None
     with full_precision(x.device.type):
         if demodulate:
-            w2 = weight.square().sum(dim=[2, 3])  # [O, I]
+            w2 = kernel_energy(weight)  # [O, I]
             a = (w2.sum(dim=1) / (I * weight.shape[2] * weight.shape[3])).rsqrt()  # Pre-normalization of weight,
             s = styles * styles.square().mean().rsqrt()  # ... and of the styles (over the whole batch, as official).
             out_scale = a * ((s.square() @ w2.t()) * a.square() + 1e-8).rsqrt()  # [N, O]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import winograd
+from . import weight_cache, winograd
 from .impl import resolve
 
 Padding = int | Sequence[int]
@@ -269,15 +269,30 @@ def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2, padding: Paddi
     return upfirdn2d(x, f, down=down, padding=p, flip_filter=flip_filter, gain=gain, impl=impl)
 
 
-def _conv(x, w, stride=1, padding=0, groups=1, transpose=False, flip_weight=True, bias=None, fast=False):
+def _flip(w: torch.Tensor, flip_weight: bool) -> torch.Tensor:
     # conv2d correlates; flip_weight=False asks for a true convolution.
-    if not flip_weight and (w.shape[2] > 1 or w.shape[3] > 1):
-        w = w.flip([2, 3])
+    return w.flip([2, 3]) if not flip_weight and (w.shape[2] > 1 or w.shape[3] > 1) else w
+
+
+def _transposed_weight(w: torch.Tensor, groups: int) -> torch.Tensor:
+    """[O, I / groups, kh, kw] -> the [I, O / groups, kh, kw] weight of the equivalent conv_transpose2d."""
+    if groups == 1:
+        return w.transpose(0, 1)
+    out_channels, in_per_group, kh, kw = w.shape
+    w = w.reshape(groups, out_channels // groups, in_per_group, kh, kw).transpose(1, 2)
+    return w.reshape(groups * in_per_group, out_channels // groups, kh, kw)
+
+
+def _conv(x, w, stride=1, padding=0, groups=1, transpose=False, flip_weight=True, bias=None, fast=False):
     if fast and winograd.applicable(x, w, stride, groups, transpose):  # CPU inference, wide layers.
-        y = winograd.conv2d_winograd(x, w, padding)
+        y = winograd.conv2d_winograd(x, _flip(w, flip_weight), padding)
         return y if bias is None else y + bias.reshape(1, -1, 1, 1)
     if fast:  # Channels-last activations and weights: oneDNN's fastest CPU layout, and Tensor Core friendly on CUDA.
-        x, w = to_channels_last(x), to_channels_last(w)
+        # (The weight's flipped channels-last copy is made once per weight value: weight_cache.py.)
+        x = to_channels_last(x)
+        w = weight_cache.derived(w, ("conv", flip_weight), lambda w: to_channels_last(_flip(w, flip_weight)))
+    else:
+        w = _flip(w, flip_weight)
     if transpose:
         return F.conv_transpose2d(x, w, bias, stride=stride, padding=padding, groups=groups)
     return F.conv2d(x, w, bias, stride=stride, padding=padding, groups=groups)
@@ -299,7 +314,7 @@ def conv2d_resample(
     """2D convolution with optional FIR up/downsampling, choosing the cheapest equivalent order of operations."""
     impl = resolve(impl)
     fast = impl == "fast"
-    out_channels, in_per_group, kh, kw = w.shape
+    kh, kw = w.shape[2:]
     fw, fh = filter_size(f)
     px0, px1, py0, py1 = _pad4(padding)
     if up > 1:
@@ -334,11 +349,12 @@ def conv2d_resample(
         return end(_conv(x, w, stride=down, groups=groups, flip_weight=flip_weight, bias=b_conv, fast=fast))
     # Upsampling: transposed strided convolution, then filter.
     if up > 1:
-        if groups == 1:
-            w = w.transpose(0, 1)
+        if fast:  # The transposed, flipped, channels-last weight, made once per weight value (weight_cache.py).
+            w = weight_cache.derived(w, ("up", groups, flip_weight), lambda w: to_channels_last(
+                _flip(_transposed_weight(w, groups), not flip_weight)))
+            flip_weight = False  # (Done.)
         else:
-            w = w.reshape(groups, out_channels // groups, in_per_group, kh, kw).transpose(1, 2)
-            w = w.reshape(groups * in_per_group, out_channels // groups, kh, kw)
+            w = _transposed_weight(w, groups)
         px0 -= kw - 1
         px1 -= kw - up
         py0 -= kh - 1

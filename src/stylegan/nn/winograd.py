@@ -6,7 +6,8 @@ become 36 independent GEMMs [tiles, I] @ [I, O] with 36 / 16 = 2.25 multiplies p
 Winograd kernels for AVX2 CPUs, so on the wide StyleGAN layers (>= 128 channels) this is 2-3.5x faster than the
 direct convolution; the transforms are a few elementwise passes. Relative error ~1e-5 (direct: ~3e-6) in float32.
 Only without autograd (the transforms write into preallocated buffers); the weight transform is cached on the
-weight tensor until it changes. `conv2d_winograd` is checked against F.conv2d in tests/nn/test_fast_paths.py.
+weight tensor until it changes (weight_cache.py). `conv2d_winograd` is checked against F.conv2d in
+tests/nn/test_fast_paths.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import contextlib
 
 import torch
+
+from . import weight_cache
 
 MIN_CHANNELS = 128  # Below this the transforms cost more than the multiplies they save (measured on AVX2).
 _enabled = True
@@ -45,16 +48,13 @@ def applicable(x: torch.Tensor, w: torch.Tensor, stride, groups: int, transpose:
 
 def winograd_weights(w: torch.Tensor) -> torch.Tensor:
     """[O, I, 3, 3] correlation kernels -> U [36, I, O] (computed in float64), cached on `w` while it is unchanged."""
-    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device)
-    cached = getattr(w, "_stylegan_winograd", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    return weight_cache.derived(w, "winograd", _transform_weights)
+
+
+def _transform_weights(w: torch.Tensor) -> torch.Tensor:
     g = torch.tensor(_G, dtype=torch.float64, device=w.device)
     O, I = w.shape[:2]
-    U = torch.einsum("ak,oikl,bl->abio", g, w.detach().double(), g).reshape(36, I, O).to(w.dtype).contiguous()
-    if type(w) in (torch.Tensor, torch.nn.Parameter) and type(U) is torch.Tensor:  # Not for fake/meta tensors.
-        w._stylegan_winograd = (key, U)
-    return U
+    return torch.einsum("ak,oikl,bl->abio", g, w.double(), g).reshape(36, I, O).to(w.dtype).contiguous()
 
 
 def _input_transform(d: list[torch.Tensor], out: torch.Tensor) -> None:

@@ -1,0 +1,41 @@
+"""Weight-only terms of the fast paths, computed once per weight value instead of once per call.
+
+Inference recomputes the same functions of the weights on every call: the Winograd transform G g G^T, sum_k w^2 of
+the demodulation coefficients, the flipped / transposed channels-last copies the up-sampling convolution runs with.
+`derived(w, name, fn)` returns fn(w) and remembers it on the tensor `w` (in `w._stylegan_cache[name]`), keyed on w's
+version counter (bumped by every in-place update, e.g. an optimizer step or `load_state_dict`), storage, dtype and
+device, and on whether inference mode is on (inference tensors may not be saved for autograd outside it).
+Where autograd has to see the computation (w requires grad and grad mode is on), under torch.compile, and for
+tensor subclasses (fake / meta tensors of FLOP counting), fn(w) is simply computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import torch
+
+ATTR = "_stylegan_cache"
+
+
+def _cacheable(w: torch.Tensor) -> bool:
+    return (type(w) in (torch.Tensor, torch.nn.Parameter) and not torch.compiler.is_compiling()
+            and not (torch.is_grad_enabled() and w.requires_grad))
+
+
+def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w only."""
+    if not _cacheable(w):
+        return fn(w)
+    inference = torch.is_inference_mode_enabled()
+    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, inference)
+    store = w.__dict__.get(ATTR, {})
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = fn(w.detach())
+    if type(value) is torch.Tensor:  # Not the fake tensors of FLOP counting (nothing real to remember).
+        store[name] = (key, value)
+        w.__dict__[ATTR] = store
+    return value
+
