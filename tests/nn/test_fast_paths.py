@@ -278,7 +278,7 @@ def test_stylegan3_values_and_grads(arch):
 
 
 @pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2),
-                                           ((1, 160, 128, 5, 6), 0)])
+                                           ((1, 160, 128, 5, 6), 0), ((2, 181, 139, 7, 9), 1)])  # O padded to 144.
 def test_winograd_conv(shape, padding):
     """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution."""
     from stylegan.nn.winograd import applicable, conv2d_winograd
