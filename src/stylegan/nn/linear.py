@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 from .bias_act import bias_act
+from .impl import resolve
+from .weight_cache import scaled
 
 
 class EqualizedLinear(nn.Module):
@@ -33,9 +35,13 @@ class EqualizedLinear(nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.to(x.dtype) * self.weight_gain
+        fast = resolve(None) == "fast"
+        # (fast: the scaled weights are made once per weight value where no gradient is needed, weight_cache.py.)
+        w = scaled(self.weight, self.weight_gain).to(x.dtype) if fast else self.weight.to(x.dtype) * self.weight_gain
         b = self.bias
-        if b is not None:
+        if b is not None and fast:
+            b = (scaled(b, self.bias_gain) if self.bias_gain != 1 else b).to(x.dtype)
+        elif b is not None:
             b = b.to(x.dtype)
             if self.bias_gain != 1:
                 b = b * self.bias_gain
