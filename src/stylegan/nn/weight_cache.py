@@ -40,7 +40,6 @@ def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.
     return value
 
 
-
 def scaled(t: torch.Tensor, gain: float) -> torch.Tensor:
     """t * gain, cached on t: frozen networks (inference, or the other network's phase in training) scale their
     equalized-learning-rate weights once per weight value instead of on every call."""
