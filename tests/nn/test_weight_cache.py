@@ -74,3 +74,21 @@ def test_inference_cache_does_not_leak_into_autograd():
     with use_impl("ref"):
         (g_ref,) = torch.autograd.grad(G.synthesis(ws, noise_mode="const").square().sum(), ws)
     assert (g - g_ref).abs().max() < 1e-5 * g_ref.abs().max()
+
+
+def test_changes_through_data_need_clear():
+    """`.data` bypasses the version counter (documented blind spot); clear() makes the change visible."""
+    G = _generator()
+    z = torch.randn(1, 32)
+    with use_impl("fast"), torch.inference_mode():
+        before = G(z, None, noise_mode="const")
+        for p in G.synthesis.parameters():
+            p.data.mul_(1.5)
+        stale = G(z, None, noise_mode="const")
+        weight_cache.clear(G)
+        fresh = G(z, None, noise_mode="const")
+    with use_impl("ref"), torch.inference_mode():
+        ref = G(z, None, noise_mode="const")
+    assert (fresh - ref).abs().max() < 1e-4
+    assert (stale - ref).abs().max() > 1e-3  # What the docstring warns about (if this fails, the note can go).
+    assert not torch.equal(before, fresh)

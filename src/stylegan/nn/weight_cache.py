@@ -7,6 +7,10 @@ version counter (bumped by every in-place update, e.g. an optimizer step or `loa
 device, and on whether inference mode is on (inference tensors may not be saved for autograd outside it).
 Where autograd has to see the computation (w requires grad and grad mode is on), under torch.compile, and for
 tensor subclasses (fake / meta tensors of FLOP counting), fn(w) is simply computed.
+
+One blind spot: in-place changes through `param.data` (e.g. `w.data.mul_(2)`) do not bump the version counter, so
+the cache cannot see them. Change weights under `torch.no_grad()` instead (optimizers, `load_state_dict` and
+`copy_` all do), or call `clear(module)` afterwards.
 """
 
 from __future__ import annotations
@@ -44,3 +48,9 @@ def scaled(t: torch.Tensor, gain: float) -> torch.Tensor:
     """t * gain, cached on t: frozen networks (inference, or the other network's phase in training) scale their
     equalized-learning-rate weights once per weight value instead of on every call."""
     return derived(t, ("scaled", gain), lambda v: v * gain)
+
+
+def clear(module: torch.nn.Module) -> None:
+    """Forget every cached term of a module's parameters and buffers (after changing weights through `.data`)."""
+    for t in [*module.parameters(), *module.buffers()]:
+        t.__dict__.pop(ATTR, None)
