@@ -105,13 +105,14 @@ def bias_act_fast(
 
 def lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None, inplace: bool) -> torch.Tensor:
     """clamp(lrelu(x, slope), -clamp, clamp) as lrelu(clamp(x, -clamp / slope, clamp)), in place if allowed.
-    (clamp_, not hardtanh_: PyTorch runs hardtanh_ as clone + clamp + copy. Under autograd the clamp is out of place,
-    since its backward needs its input, and the leaky ReLU then runs in place: its backward needs only its output.)"""
+    Not hardtanh_, which PyTorch runs as clone + clamp + copy: clamp_ without autograd; with it an out-of-place
+    hardtanh (one-pass backward, unlike clamp's), which needs only its input for backward, so the leaky ReLU after it
+    runs in place (its backward needs only its output)."""
     grad = torch.is_grad_enabled() and x.requires_grad
     if clamp is not None and clamp >= 0:
         clamp = float(clamp)  # Not a numpy scalar (gains like np.sqrt(0.5) reach here): torch.compile needs a number.
         lo = -clamp / slope if slope > 0 else -clamp
-        x = x.clamp_(lo, clamp) if inplace and not grad else x.clamp(lo, clamp)
+        x = x.clamp_(lo, clamp) if inplace and not grad else F.hardtanh(x, lo, clamp)
         inplace = True  # x is a fresh temporary now.
     if slope != 1:
         x = F.leaky_relu_(x, slope) if inplace and (slope > 0 or not grad) else F.leaky_relu(x, slope)

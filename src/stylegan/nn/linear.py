@@ -35,16 +35,17 @@ class EqualizedLinear(nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        fast = resolve(None) == "fast"
-        # (fast: the scaled weights are made once per weight value where no gradient is needed, weight_cache.py.)
-        w = scaled(self.weight, self.weight_gain).to(x.dtype) if fast else self.weight.to(x.dtype) * self.weight_gain
         b = self.bias
-        if b is not None and fast:
-            b = (scaled(b, self.bias_gain) if self.bias_gain != 1 else b).to(x.dtype)
-        elif b is not None:
-            b = b.to(x.dtype)
-            if self.bias_gain != 1:
-                b = b * self.bias_gain
+        if resolve(None) == "fast":  # Scaled once per weight value where no gradient is needed (weight_cache.py).
+            w = scaled(self.weight, self.weight_gain).to(x.dtype)
+            if b is not None:
+                b = (scaled(b, self.bias_gain) if self.bias_gain != 1 else b).to(x.dtype)
+        else:  # The official order of operations.
+            w = self.weight.to(x.dtype) * self.weight_gain
+            if b is not None:
+                b = b.to(x.dtype)
+                if self.bias_gain != 1:
+                    b = b * self.bias_gain
         if self.activation == "linear" and b is not None:
             return torch.addmm(b.unsqueeze(0), x, w.t())
         return bias_act(x.matmul(w.t()), b, act=self.activation)
