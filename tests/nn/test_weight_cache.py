@@ -29,12 +29,15 @@ def test_cached_until_the_weight_changes():
     assert len(calls) == 3
 
 
-def test_not_cached_when_autograd_needs_it():
+def test_not_cached_when_autograd_records():
     w = torch.nn.Parameter(torch.randn(4, 3, 3, 3))
     e = weight_cache.derived(w, "e", lambda v: v.square().sum(dim=[2, 3]))
     assert e.requires_grad and not hasattr(w, weight_cache.ATTR)
     (g,) = torch.autograd.grad(e.sum(), w)
     assert torch.allclose(g, 2 * w)
+    frozen = torch.randn(4, 3, 3, 3)  # Grad mode on, weight frozen (training's other network): computed, not kept.
+    weight_cache.derived(frozen, "e", lambda v: v.square().sum(dim=[2, 3]))
+    assert not hasattr(frozen, weight_cache.ATTR)
 
 
 def _generator():

@@ -52,7 +52,7 @@ class EqualizedConv2d(nn.Module):
         conv = dict(f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
                     flip_weight=(self.up == 1))  # Matches the official kernel orientation for transposed convolutions.
         if resolve(None) == "fast" and self.activation in LEAKY_SLOPES and g > 0:
-            w = scaled(self.weight, self.weight_gain * g)  # Once per weight value where no gradient is needed.
+            w = scaled(self.weight, self.weight_gain * g)  # Once per weight value in inference.
             b = scaled(self.bias, g).to(x.dtype) if self.bias is not None else None
             x = conv2d_resample(x, w.to(x.dtype), bias=b, impl="fast", **conv)
             return lrelu_clamp(x, LEAKY_SLOPES[self.activation], clamp, inplace=True)

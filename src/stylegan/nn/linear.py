@@ -36,7 +36,7 @@ class EqualizedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = self.bias
-        if resolve(None) == "fast":  # Scaled once per weight value where no gradient is needed (weight_cache.py).
+        if resolve(None) == "fast":  # Scaled once per weight value in inference (weight_cache.py).
             w = scaled(self.weight, self.weight_gain).to(x.dtype)
             if b is not None:
                 b = (scaled(b, self.bias_gain) if self.bias_gain != 1 else b).to(x.dtype)

@@ -4,9 +4,10 @@ Inference recomputes the same functions of the weights on every call: the Winogr
 the demodulation coefficients, the flipped / transposed channels-last copies the up-sampling convolution runs with.
 `derived(w, name, fn)` returns fn(w) and remembers it on the tensor `w` (in `w._stylegan_cache[name]`), keyed on w's
 version counter (bumped by every in-place update, e.g. an optimizer step or `load_state_dict`), storage, dtype and
-device, and on whether inference mode is on (inference tensors may not be saved for autograd outside it).
-Where autograd has to see the computation (w requires grad and grad mode is on), under torch.compile, and for
-tensor subclasses (fake / meta tensors of FLOP counting), fn(w) is simply computed.
+device. Only where no autograd graph is recorded (torch.no_grad / torch.inference_mode: generation, the explorer,
+metrics): in training every weight changes once per step, so a cache would only hold memory, and values cached under
+inference mode could not be saved for backward. Under grad mode, under torch.compile and for tensor subclasses (fake
+/ meta tensors of FLOP counting), fn(w) is simply computed.
 
 One blind spot: in-place changes through `param.data` (e.g. `w.data.mul_(2)`) do not bump the version counter, so
 the cache cannot see them. Change weights under `torch.no_grad()` instead (optimizers, `load_state_dict` and
@@ -23,16 +24,15 @@ ATTR = "_stylegan_cache"
 
 
 def _cacheable(w: torch.Tensor) -> bool:
-    return (type(w) in (torch.Tensor, torch.nn.Parameter) and not torch.compiler.is_compiling()
-            and not (torch.is_grad_enabled() and w.requires_grad))
+    return (not torch.is_grad_enabled() and type(w) in (torch.Tensor, torch.nn.Parameter)
+            and not torch.compiler.is_compiling())
 
 
 def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w only."""
     if not _cacheable(w):
         return fn(w)
-    inference = torch.is_inference_mode_enabled()
-    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, inference)
+    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device)
     store = w.__dict__.get(ATTR, {})
     hit = store.get(name)
     if hit is not None and hit[0] == key:
@@ -45,8 +45,8 @@ def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.
 
 
 def scaled(t: torch.Tensor, gain: float) -> torch.Tensor:
-    """t * gain, cached on t: frozen networks (inference, or the other network's phase in training) scale their
-    equalized-learning-rate weights once per weight value instead of on every call."""
+    """t * gain, cached on t: in inference the equalized-learning-rate weights are scaled once per weight value
+    instead of on every call."""
     return derived(t, ("scaled", gain), lambda v: v * gain)
 
 
