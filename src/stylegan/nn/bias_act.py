@@ -104,10 +104,10 @@ def bias_act_fast(
 
 
 def lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None, inplace: bool) -> torch.Tensor:
-    """clamp(lrelu(x, slope), -clamp, clamp) as lrelu(clamp(x, -clamp / slope, clamp)), in place if allowed.
-    Not hardtanh_, which PyTorch runs as clone + clamp + copy: clamp_ without autograd; with it an out-of-place
-    hardtanh (one-pass backward, unlike clamp's), which needs only its input for backward, so the leaky ReLU after it
-    runs in place (its backward needs only its output)."""
+    """clamp(lrelu(x, slope), -clamp, clamp) as lrelu(clamp(x, -clamp / slope, clamp)), in place where allowed.
+    Without autograd: clamp_ and leaky_relu_ (not hardtanh_, which PyTorch runs as clone + clamp + copy). With it: an
+    out-of-place hardtanh (one-pass backward, clamp's takes several; it keeps its input), then leaky_relu_ on that
+    fresh output (its backward needs only its output)."""
     grad = torch.is_grad_enabled() and x.requires_grad
     if clamp is not None and clamp >= 0:
         clamp = float(clamp)  # Not a numpy scalar (gains like np.sqrt(0.5) reach here): torch.compile needs a number.

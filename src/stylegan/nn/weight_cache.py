@@ -37,7 +37,7 @@ def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.
     hit = store.get(name)
     if hit is not None and hit[0] == key:
         return hit[1]
-    value = fn(w.detach())
+    value = fn(w)
     if type(value) is torch.Tensor:  # Not the fake tensors of FLOP counting (nothing real to remember).
         store[name] = (key, value)
         w.__dict__[ATTR] = store
