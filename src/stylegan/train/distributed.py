@@ -81,4 +81,7 @@ def barrier(d: Dist) -> None:
 
 def shutdown(d: Dist) -> None:
     if d.world > 1 and dist.is_initialized():
+        # All ranks reach this point before any tears its connections down: a rank that exits while another still
+        # writes its last snapshot could abort in gloo's teardown ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
