@@ -38,8 +38,7 @@ def prepare_run(args) -> PreparedRun:
     opts = TrainOptions(
         outdir=args.outdir, data=args.data, cfg=args.cfg, preset=preset_name, gpus=args.gpus,
         batch=args.batch, batch_gpu=args.batch_gpu, gamma=args.gamma, mirror=args.mirror, cond=args.cond,
-        subset=args.subset,
-        cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
+        subset=args.subset, cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
         mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
         workers=args.workers, desc=args.desc, metrics=_metric_list(args.metrics), aug=args.aug, p=args.p,
         target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
