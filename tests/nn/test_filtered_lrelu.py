@@ -9,7 +9,9 @@ import torch
 from safetensors.torch import load_file
 
 from stylegan.nn.filter_design import design_lowpass_filter, windowed_jinc
-from stylegan.nn.filtered_lrelu import filtered_lrelu, filtered_lrelu_fast, filtered_lrelu_ref
+from stylegan.nn import filtered_lrelu as fl
+from stylegan.nn.filtered_lrelu import (filtered_lrelu, filtered_lrelu_fast, filtered_lrelu_fast_nchw,
+                                        filtered_lrelu_fast_nhwc, filtered_lrelu_ref)
 
 # (up, down, radial down-filter, padding [x0, x1, y0, y1]) covering the StyleGAN3 cases (same rate, rate doubling,
 # critically sampled crops) and a few others (odd factor, no decimation, asymmetric padding).
@@ -38,9 +40,36 @@ def test_fast_equals_ref(up, down, radial, padding):
     b = torch.randn(5, dtype=torch.float64)
     for kw in (dict(clamp=0.4), dict(gain=0.7, slope=0.3, flip_filter=True), dict(gain=1.0, slope=1.0)):
         ref = filtered_lrelu_ref(x, fu, fd, b, up, down, padding, **kw)
-        fast = filtered_lrelu_fast(x, fu, fd, b, up, down, padding, chunk_bytes=4000, **kw)  # Several chunks.
-        assert fast.shape == ref.shape
-        assert (fast - ref).abs().max().item() < 1e-12
+        nchw = filtered_lrelu_fast_nchw(x, fu, fd, b, up, down, padding, chunk_bytes=4000, **kw)  # Several chunks.
+        nhwc = filtered_lrelu_fast_nhwc(x, fu, fd, b, up, down, padding, chunk=2, tile=8, **kw)  # 3 chunks, tiles.
+        for fast in (nchw, nhwc):
+            assert fast.shape == ref.shape
+            assert (fast - ref).abs().max().item() < 1e-12
+        assert nhwc.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("up,down,radial,padding", CASES[:2])
+def test_nhwc_from_channels_last_input_float32(up, down, radial, padding):
+    torch.manual_seed(3)
+    fu, fd = filters(up, down, radial, torch.float32)
+    x = (torch.randn(2, 19, 29, 27) * 3).contiguous(memory_format=torch.channels_last)
+    b = torch.randn(19)
+    ref = filtered_lrelu_ref(x, fu, fd, b, up, down, padding, clamp=2.0)
+    fast = filtered_lrelu_fast_nhwc(x, fu, fd, b, up, down, padding, clamp=2.0)  # Chunks of 16 + 3 channels.
+    assert (fast - ref).abs().max().item() < 1e-5
+
+
+def test_fast_picks_nhwc_for_cpu_inference_only(monkeypatch):
+    calls = []
+    for name in ("filtered_lrelu_fast_nchw", "filtered_lrelu_fast_nhwc"):
+        monkeypatch.setattr(fl, name, lambda *a, _n=name: calls.append(_n) or filtered_lrelu_ref(*a))
+    fu, fd = filters(2, 2, False, torch.float32)
+    x, b = torch.randn(1, 3, 12, 12), torch.randn(3)
+    filtered_lrelu_fast(x, fu, fd, b, 2, 2, [9, 8, 9, 8])
+    with torch.no_grad():
+        filtered_lrelu_fast(x.requires_grad_(), fu, fd, b, 2, 2, [9, 8, 9, 8])
+    filtered_lrelu_fast(x, fu, fd, b, 2, 2, [9, 8, 9, 8])
+    assert calls == ["filtered_lrelu_fast_nhwc", "filtered_lrelu_fast_nhwc", "filtered_lrelu_fast_nchw"]
 
 
 @pytest.mark.parametrize("up,down,radial,padding", CASES[:4])

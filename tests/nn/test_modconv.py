@@ -35,17 +35,3 @@ def test_demodulation_normalizes_output_scale():
     assert y.std().item() > 100  # Without demodulation the style scale passes straight through.
 
 
-@pytest.mark.parametrize("channels_last,with_bias", [(True, True), (True, False), (False, True)])
-def test_addcmul_to_nchw_blocks(channels_last, with_bias):
-    """The blocked transposing b + y * s (StyleGAN3 inference) equals torch.addcmul and comes out NCHW."""
-    from stylegan.nn.modconv import addcmul_to_nchw
-
-    torch.manual_seed(0)
-    y = torch.randn(2, 13, 12, 12)
-    if channels_last:
-        y = y.contiguous(memory_format=torch.channels_last)
-    s = torch.rand(2, 13, 1, 1)
-    b = torch.randn(1, 13, 1, 1) if with_bias else torch.zeros([])
-    out = addcmul_to_nchw(b, y, s, block=13 * 64)  # 64 pixels per block: 64 + 64 + 16 per sample.
-    assert out.is_contiguous()
-    assert torch.allclose(out, torch.addcmul(b, y, s), atol=1e-6)

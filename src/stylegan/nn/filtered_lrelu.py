@@ -7,7 +7,9 @@ Two implementations with one contract, chosen by `impl`:
 - "ref": the plain definition as separate upfirdn2d / bias+lrelu / clamp / upfirdn2d passes;
 - "fast": the same operation with upsampling as tiled GEMMs (no products with inserted zeros), strided
   downsampling (no filter outputs thrown away), gains folded into the filters, and channel chunks that keep the
-  upsampled maps small. tests/nn/test_filtered_lrelu.py checks it against "ref", values and gradients.
+  upsampled maps small. Two layouts: NCHW (`filtered_lrelu_fast_nchw`, autograd and CUDA) and, for CPU inference,
+  channels-last (`filtered_lrelu_fast_nhwc`), where the strided depthwise downsampling runs 2-3x faster in oneDNN.
+  tests/nn/test_filtered_lrelu.py checks both against "ref", values and gradients.
 Run the comparison: pytest tests/nn/test_filtered_lrelu.py
 """
 
@@ -156,7 +158,17 @@ def _downsample(x: torch.Tensor, f: torch.Tensor | None, down: int) -> torch.Ten
 
 
 def filtered_lrelu_fast(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
-                        flip_filter=False, chunk_bytes: int = 8 << 20, tile: int = 32) -> torch.Tensor:
+                        flip_filter=False) -> torch.Tensor:
+    """filtered_lrelu_ref with GEMM upsampling and strided downsampling: channels-last for CPU inference, else NCHW."""
+    args = (x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, b))
+    if x.device.type == "cpu" and fu is not None and not needs_grad:
+        return filtered_lrelu_fast_nhwc(*args)
+    return filtered_lrelu_fast_nchw(*args)
+
+
+def filtered_lrelu_fast_nchw(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
+                             flip_filter=False, chunk_bytes: int = 8 << 20, tile: int = 32) -> torch.Tensor:
     """filtered_lrelu_ref with GEMM upsampling and strided downsampling, in channel chunks (see above)."""
     if flip_filter:  # Correlation instead of convolution = convolution with the mirrored filter.
         fu = fu.flip(list(range(fu.ndim))) if fu is not None else None
@@ -181,3 +193,91 @@ def filtered_lrelu_fast(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2)
         outs.append(_downsample(_lrelu_clamp(t, slope, clamp), fd, down))
     y = outs[0] if len(outs) == 1 else torch.cat(outs, dim=0)
     return y.reshape(N, C, *y.shape[1:])
+
+
+# Channels-last variant (CPU inference). Per sample and chunk of `chunk` channels, everything is [rows, cols, chunk]:
+#   columns: windows of the (bias-added, zero-padded) input rows, one batched GEMM band^T [tile, win] @ [win, chunk]
+#            per window, written straight into a buffer with the zero rows the next pass needs;
+#   rows:    windows of whole rows are contiguous slabs [win, cols * chunk] of that buffer, so one GEMM per window
+#            on a strided view, no copy;
+#   then the activation in place, and the downsampling as channels-last strided depthwise convolutions (oneDNN
+#   vectorizes those over channels: 2-3x faster than NCHW here, measured on AVX2). Columns past the wanted width
+#   (the last tile's surplus) are carried along and cropped at the end.
+
+
+def _cols_nhwc(x: torch.Tensor, b: torch.Tensor | None, band: _Band, out: torch.Tensor) -> None:
+    """x [H, W, n] (+ b [n]) upsampled along W into out [H, tiles * tile, n] (contiguous)."""
+    win, tile = band.matrix.shape
+    H, W, n = x.shape
+    span = (band.tiles - 1) * band.step + win
+    lo = -band.offset  # Position of input sample 0 in the padded row.
+    xp = x.new_zeros([H, span, n])
+    a0, a1 = max(lo, 0), min(lo + W, span)
+    if a1 > a0:
+        src = x[:, a0 - lo: a1 - lo]
+        if b is None:
+            xp[:, a0:a1] = src
+        else:
+            torch.add(src, b, out=xp[:, a0:a1])
+    u = xp.unfold(1, win, band.step).permute(0, 1, 3, 2).reshape(H * band.tiles, win, n)  # (One copy.)
+    torch.matmul(band.matrix.t(), u, out=out.view(H * band.tiles, tile, n))
+
+
+def _rows_nhwc(z: torch.Tensor, band: _Band, start: int) -> torch.Tensor:
+    """Upsample z [rows, cols, n] (contiguous; input row 0 at index start - band.offset) along rows."""
+    win, tile = band.matrix.shape
+    cols = z.shape[1] * z.shape[2]
+    u = z.as_strided([band.tiles, win, cols], [band.step * cols, cols, 1], z.storage_offset() + start * cols)
+    return torch.matmul(band.matrix.t(), u).view(band.tiles * tile, z.shape[1], z.shape[2])
+
+
+def _depthwise_weights(f: torch.Tensor, n: int, down: int) -> list[tuple[torch.Tensor, tuple[int, int]]]:
+    """Channels-last depthwise weights and strides for n channels: one 2D pass, or x then y for a 1D filter."""
+    def cl(w):
+        return w.expand(n, 1, *w.shape[2:]).contiguous(memory_format=torch.channels_last)
+    if f.ndim == 2:
+        return [(cl(f[None, None]), (down, down))]
+    return [(cl(f[None, None, None, :]), (1, down)), (cl(f[None, None, :, None]), (down, 1))]
+
+
+def filtered_lrelu_fast_nhwc(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
+                             flip_filter=False, chunk: int = 16, tile: int = 32) -> torch.Tensor:
+    """filtered_lrelu_ref for inference in channels-last layout (see above); returns a channels-last tensor."""
+    if flip_filter:
+        fu = fu.flip(list(range(fu.ndim)))
+        fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
+    N, C, H, W = x.shape
+    px0, px1, py0, py1 = _pad4(padding)
+    fuw, fuh = filter_size(fu)
+    tmp_w, tmp_h = W * up + px0 + px1 - fuw + 1, H * up + py0 + py1 - fuh + 1  # Upsampled size, as in the ref.
+    fu = fu * (up * math.sqrt(gain))  # Gains folded into the taps, as in the NCHW variant.
+    band_x = _up_band(fu.to(x.dtype), up, fuw - 1 - px0, tmp_w, tile)
+    band_y = _up_band(fu.to(x.dtype), up, fuh - 1 - py0, tmp_h, tile)
+    if fd is None:
+        fd = torch.ones([1], dtype=x.dtype, device=x.device)
+    fd = fd.flip(list(range(fd.ndim))).to(x.dtype)  # conv2d correlates.
+    kw, kh = filter_size(fd)
+    Ho, Wo = (tmp_h - kh) // down + 1, (tmp_w - kw) // down + 1
+    out = x.new_empty([N, Ho, Wo, C])
+    xh = x.permute(0, 2, 3, 1)
+    cols = band_x.tiles * band_x.matrix.shape[1]
+    top = max(-band_y.offset, 0)  # Zero rows above the input; the row windows start at top + offset.
+    start = top + band_y.offset
+    rows = max(start + (band_y.tiles - 1) * band_y.step + band_y.matrix.shape[0], top + H)
+    weights = {}
+    for i in range(N):
+        for c0 in range(0, C, chunk):
+            n = min(chunk, C - c0)
+            z = x.new_empty([rows, cols, n])
+            z[:top].zero_()
+            z[top + H:].zero_()
+            _cols_nhwc(xh[i, :, :, c0: c0 + n], b[c0: c0 + n].to(x.dtype) if b is not None else None, band_x,
+                       z[top: top + H])
+            t = _lrelu_clamp(_rows_nhwc(z, band_y, start)[:tmp_h], slope, clamp)  # [tmp_h, cols, n]
+            if n not in weights:
+                weights[n] = _depthwise_weights(fd, n, down)
+            y = t.permute(2, 0, 1).unsqueeze(0)  # [1, n, tmp_h, cols], channels-last.
+            for w, stride in weights[n]:
+                y = F.conv2d(y, w, stride=stride, groups=n)
+            out[i, :, :, c0: c0 + n] = y[0, :, :, :Wo].permute(1, 2, 0)
+    return out.permute(0, 3, 1, 2)
