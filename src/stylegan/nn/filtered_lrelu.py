@@ -241,8 +241,9 @@ def _depthwise_weights(f: torch.Tensor, n: int, down: int) -> list[tuple[torch.T
 
 
 def filtered_lrelu_fast_nhwc(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
-                             flip_filter=False, chunk: int = 16, tile: int = 32) -> torch.Tensor:
-    """filtered_lrelu_ref for inference in channels-last layout (see above); returns a channels-last tensor."""
+                             flip_filter=False, chunk: int | None = None, tile: int = 32) -> torch.Tensor:
+    """filtered_lrelu_ref for inference in channels-last layout (see above); returns a channels-last tensor.
+    chunk: channels per pass; None = 16, or 8 where an upsampled map exceeds 2 MB (1024² models), as measured."""
     if flip_filter:
         fu = fu.flip(list(range(fu.ndim)))
         fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
@@ -257,6 +258,8 @@ def filtered_lrelu_fast_nhwc(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sq
         fd = torch.ones([1], dtype=x.dtype, device=x.device)
     fd = fd.flip(list(range(fd.ndim))).to(x.dtype)  # conv2d correlates.
     kw, kh = filter_size(fd)
+    if chunk is None:
+        chunk = 16 if tmp_h * tmp_w * x.element_size() <= 2 << 20 else 8
     Ho, Wo = (tmp_h - kh) // down + 1, (tmp_w - kw) // down + 1
     out = x.new_empty([N, Ho, Wo, C])
     xh = x.permute(0, 2, 3, 1)
