@@ -59,6 +59,15 @@ def test_nhwc_from_channels_last_input_float32(up, down, radial, padding):
     assert (fast - ref).abs().max().item() < 1e-5
 
 
+def test_nhwc_without_down_filter_decimates():
+    fu, _ = filters(2, 2, False)
+    x, b = torch.randn(1, 3, 10, 9, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+    for down in (1, 2):
+        ref = filtered_lrelu_ref(x, fu, None, b, 2, down, [5, 6, 5, 4], clamp=0.7)
+        fast = filtered_lrelu_fast_nhwc(x, fu, None, b, 2, down, [5, 6, 5, 4], clamp=0.7)
+        assert fast.shape == ref.shape and (fast - ref).abs().max().item() < 1e-12
+
+
 def test_fast_picks_nhwc_for_cpu_inference_only(monkeypatch):
     calls = []
     for name in ("filtered_lrelu_fast_nchw", "filtered_lrelu_fast_nhwc"):
