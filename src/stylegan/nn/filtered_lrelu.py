@@ -167,24 +167,32 @@ def filtered_lrelu_fast(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2)
     return filtered_lrelu_fast_nchw(*args)
 
 
+def _fast_setup(x, fu, fd, up, padding, gain, flip_filter, tile) -> tuple[_Band, _Band, torch.Tensor | None]:
+    """Up-sampling bands for x's width and height (their lengths: the ref's upsampled size) with the up gain (up per
+    axis) and the activation gain folded into the taps (lrelu(g y) = g lrelu(y) for g > 0), and the down filter as
+    the correlation kernel conv2d wants; flip_filter (correlation instead of convolution) mirrors both filters."""
+    if flip_filter:
+        fu = fu.flip(list(range(fu.ndim))) if fu is not None else None
+        fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
+    H, W = x.shape[2:]
+    px0, px1, py0, py1 = _pad4(padding)
+    fuw, fuh = filter_size(fu)
+    tmp_w, tmp_h = W * up + px0 + px1 - fuw + 1, H * up + py0 + py1 - fuh + 1
+    fu = ((fu if fu is not None else torch.ones([1], device=x.device)) * (up * math.sqrt(gain))).to(x.dtype)
+    band_x = _up_band(fu, up, fuw - 1 - px0, tmp_w, tile)
+    band_y = _up_band(fu, up, fuh - 1 - py0, tmp_h, tile)
+    return band_x, band_y, fd.flip(list(range(fd.ndim))).to(x.dtype) if fd is not None else None
+
+
 def filtered_lrelu_fast_nchw(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2), slope=0.2, clamp=None,
                              flip_filter=False, chunk_bytes: int = 8 << 20, tile: int = 32) -> torch.Tensor:
     """filtered_lrelu_ref with GEMM upsampling and strided downsampling, in channel chunks (see above)."""
-    if flip_filter:  # Correlation instead of convolution = convolution with the mirrored filter.
-        fu = fu.flip(list(range(fu.ndim))) if fu is not None else None
-        fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
     N, C, H, W = x.shape
-    px0, px1, py0, py1 = _pad4(padding)
-    fuw, fuh = filter_size(fu)
-    tmp_w, tmp_h = W * up + px0 + px1 - fuw + 1, H * up + py0 + py1 - fuh + 1  # Upsampled size, as in the ref.
+    band_x, band_y, fd = _fast_setup(x, fu, fd, up, padding, gain, flip_filter, tile)
+    tmp_h, tmp_w = band_y.length, band_x.length
     if b is not None:
         x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
     x = x.reshape(N * C, H, W)
-    # Up gain (up per axis) and activation gain folded into the taps: lrelu(g y) = g lrelu(y) for g > 0.
-    fu = (fu if fu is not None else torch.ones([1], device=x.device)) * (up * math.sqrt(gain))
-    band_x = _up_band(fu.to(x.dtype), up, fuw - 1 - px0, tmp_w, tile)
-    band_y = _up_band(fu.to(x.dtype), up, fuh - 1 - py0, tmp_h, tile)
-    fd = fd.flip(list(range(fd.ndim))).to(x.dtype) if fd is not None else None  # conv2d correlates.
 
     step = max(1, chunk_bytes // (tmp_w * tmp_h * x.element_size()))
     outs = []
@@ -244,19 +252,11 @@ def filtered_lrelu_fast_nhwc(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sq
                              flip_filter=False, chunk: int | None = None, tile: int = 32) -> torch.Tensor:
     """filtered_lrelu_ref for inference in channels-last layout (see above); returns a channels-last tensor.
     chunk: channels per pass; None = 16, or 8 where an upsampled map exceeds 2 MB (1024² models), as measured."""
-    if flip_filter:
-        fu = fu.flip(list(range(fu.ndim)))
-        fd = fd.flip(list(range(fd.ndim))) if fd is not None else None
     N, C, H, W = x.shape
-    px0, px1, py0, py1 = _pad4(padding)
-    fuw, fuh = filter_size(fu)
-    tmp_w, tmp_h = W * up + px0 + px1 - fuw + 1, H * up + py0 + py1 - fuh + 1  # Upsampled size, as in the ref.
-    fu = fu * (up * math.sqrt(gain))  # Gains folded into the taps, as in the NCHW variant.
-    band_x = _up_band(fu.to(x.dtype), up, fuw - 1 - px0, tmp_w, tile)
-    band_y = _up_band(fu.to(x.dtype), up, fuh - 1 - py0, tmp_h, tile)
-    if fd is None:
+    band_x, band_y, fd = _fast_setup(x, fu, fd, up, padding, gain, flip_filter, tile)
+    tmp_h, tmp_w = band_y.length, band_x.length
+    if fd is None:  # Plain decimation: a 1-tap filter with the stride.
         fd = torch.ones([1], dtype=x.dtype, device=x.device)
-    fd = fd.flip(list(range(fd.ndim))).to(x.dtype)  # conv2d correlates.
     kw, kh = filter_size(fd)
     if chunk is None:
         chunk = 16 if tmp_h * tmp_w * x.element_size() <= 2 << 20 else 8
