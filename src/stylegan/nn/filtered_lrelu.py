@@ -162,6 +162,7 @@ def filtered_lrelu_fast(x, fu, fd, b, up=1, down=1, padding=0, gain=math.sqrt(2)
     """filtered_lrelu_ref with GEMM upsampling and strided downsampling: channels-last for CPU inference, else NCHW."""
     args = (x, fu, fd, b, up, down, padding, gain, slope, clamp, flip_filter)
     needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, b))
+    # Without an up filter (StyleGAN3's 3-channel toRGB: bias and clamp only) NCHW is faster: 1.0 vs 8.3 ms at 256².
     if x.device.type == "cpu" and fu is not None and not needs_grad:
         return filtered_lrelu_fast_nhwc(*args)
     return filtered_lrelu_fast_nchw(*args)
