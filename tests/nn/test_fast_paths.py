@@ -107,6 +107,28 @@ def test_bias_act(act, gain, clamp):
         assert_close(a, r, 1e-12)
 
 
+@pytest.mark.parametrize("clamp,expect_clamp_op", [(50.0, False), (2.0, True)])
+def test_lrelu_clamp_skips_an_inactive_clamp_exactly(monkeypatch, clamp, expect_clamp_op):
+    """With autograd on CPU the fast path leaves out a clamp that no value reaches (values and gradients unchanged),
+    and keeps it when some values are clamped."""
+    import torch.nn.functional as F
+
+    calls = []
+    hardtanh = F.hardtanh
+    monkeypatch.setattr(F, "hardtanh", lambda *a, **k: calls.append(1) or hardtanh(*a, **k))
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 5, **D64, requires_grad=True)
+    b = torch.randn(3, **D64, requires_grad=True)
+    fn = lambda impl: lambda x, b: bias_act(x, b, act="lrelu", clamp=clamp, impl=impl)
+    y_ref, g_ref = grads(fn("ref"), [x, b])
+    calls.clear()
+    y_fast, g_fast = grads(fn("fast"), [x, b])
+    assert bool(calls) == expect_clamp_op
+    assert_close(y_fast, y_ref, 1e-12)
+    for a, r in zip(g_fast, g_ref):
+        assert_close(a, r, 1e-12)
+
+
 LAYER_CASES = [  # (N, k, up, demodulate, with noise, act, clamp)
     (3, 3, 1, True, True, "lrelu", 0.8),
     (3, 3, 2, True, True, "lrelu", None),

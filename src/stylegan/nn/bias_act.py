@@ -4,7 +4,8 @@ impl "ref" (impl.py) runs the official reference passes: add bias, activate, mul
 impl "fast" does the same in fewer passes over the tensor for the (leaky) ReLU and linear activations:
 act(y) g = act(g y) for g > 0, so the gain is applied in place before the activation;
 clamp(lrelu(y), -c, c) = lrelu(clamp(y, -c / slope, c)), and hardtanh stands in for clamp (its backward is one pass
-instead of four); in-place where autograd allows.
+instead of four); in training on CPU a clamp that no value reaches is left out (checked by one read-only pass);
+in-place where autograd allows.
 """
 
 from __future__ import annotations
@@ -112,8 +113,20 @@ def lrelu_clamp(x: torch.Tensor, slope: float, clamp: float | None, inplace: boo
     if clamp is not None and clamp >= 0:
         clamp = float(clamp)  # Not a numpy scalar (gains like np.sqrt(0.5) reach here): torch.compile needs a number.
         lo = -clamp / slope if slope > 0 else -clamp
-        x = x.clamp_(lo, clamp) if inplace and not grad else F.hardtanh(x, lo, clamp)
-        inplace = True  # x is a fresh temporary now.
+        if not (grad and _strictly_inside(x, lo, clamp)):
+            x = x.clamp_(lo, clamp) if inplace and not grad else F.hardtanh(x, lo, clamp)
+            inplace = True  # x is a fresh temporary now.
     if slope != 1:
         x = F.leaky_relu_(x, slope) if inplace and (slope > 0 or not grad) else F.leaky_relu(x, slope)
     return x
+
+
+def _strictly_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
+    """CPU autograd only: whether every value lies strictly inside (lo, hi). Then the clamp is the identity with
+    gradient 1 everywhere (hardtanh's backward passes the gradient only strictly inside), so skipping it changes no
+    value or gradient, and saves its output pass and its backward pass for one read-only pass. (On CUDA the check
+    would cost a device sync; there the clamp always runs.) NaN fails the check and takes the clamp."""
+    if x.device.type != "cpu" or torch.compiler.is_compiling():
+        return False
+    x_min, x_max = torch.aminmax(x.detach())
+    return bool(x_min > lo) and bool(x_max < hi)
