@@ -128,5 +128,6 @@ def _strictly_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
     would cost a device sync; there the clamp always runs.) NaN fails the check and takes the clamp."""
     if x.device.type != "cpu" or torch.compiler.is_compiling():
         return False
-    x_min, x_max = torch.aminmax(x.detach())
-    return bool(x_min > lo) and bool(x_max < hi)
+    with torch.no_grad():
+        x_min, x_max = torch.aminmax(x)
+    return x_min.item() > lo and x_max.item() < hi
