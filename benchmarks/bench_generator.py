@@ -6,16 +6,21 @@ Run (CPU; the configs and batches of ../shared/reference/official_speed.md, offi
 Run (CUDA; 256 and 1024, fp32 / the official mixed precision / channels-last / torch.compile / CUDA graphs):
     python benchmarks/bench_generator.py --device cuda --configs sg2-256,sg2-1024,sg3t-256,sg3t-1024 \\
         --batches 1,8,32 --modes ref,fast,fast-bf16,fast-compile,fast-graphs --json gen_cuda.json
-Modes: ref | fast (on CUDA with the official mixed precision: FP16 in the 4 highest resolutions, conv_clamp 256) and,
-CUDA only, fast-bf16 / fast-fp16 (autocast over the whole generator, FP16 layers off), fast-compile (torch.compile),
-fast-graphs (CUDA graph replay), and combinations (fast-bf16-graphs). A mode that fails on this machine is reported
-as failed and the others still run.
+Run (side by side with the official code itself, from a local checkout of github.com/NVlabs/stylegan3, whose own
+requirements must be installed, e.g. requests and setuptools<81; its networks get the same weights as ours):
+    python benchmarks/bench_generator.py --modes official,ref,fast --official ~/src/stylegan3 --json vs_official.json
+Configs are the official constructor kwargs (stylegan3 repository classes, as official_speed.md states), so they carry
+that repository's class defaults: conv_clamp 256 and FP16 in the 4 highest resolutions (which, as in the official
+code, only take effect on CUDA).
+Modes: official (the official networks, --official) | ref | fast and, CUDA only, fast-bf16 / fast-fp16 (autocast over
+the whole generator, FP16 layers off), fast-compile (torch.compile), fast-graphs (CUDA graph replay), and combinations
+(fast-bf16-graphs). A mode that fails on this machine is reported as failed and the others still run.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import importlib
 import os
 import statistics
 import sys
@@ -29,25 +34,45 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
 
 from stylegan.flops import generator_flops  # noqa: E402
-from stylegan.models import Generator, GeneratorConfig, MappingConfig  # noqa: E402
-from stylegan.models import StyleGAN2SynthesisConfig as SG2  # noqa: E402
-from stylegan.models import StyleGAN3SynthesisConfig as SG3  # noqa: E402
+from stylegan.models import Generator  # noqa: E402
+from stylegan.models.official import generator_config_from_official, load_official_state_dict  # noqa: E402
 from stylegan.nn import perf  # noqa: E402
 from stylegan.nn.impl import use_impl  # noqa: E402
 
-SG3_MAP = MappingConfig(num_layers=2)
-CONFIGS = {
-    # name: (config, default batches, official CPU images/s at those batches from official_speed.md)
-    "sg2-64": (GeneratorConfig(img_resolution=64, synthesis=SG2(channel_base=16384)), (8,), {8: 6.8}),
-    "sg2-256": (GeneratorConfig(img_resolution=256, synthesis=SG2(channel_base=16384)), (2,), {2: 4.9}),
-    "sg2-1024": (GeneratorConfig(img_resolution=1024, synthesis=SG2(channel_base=32768)), (1,), {}),
-    "sg3t-256": (GeneratorConfig(arch="stylegan3-t", img_resolution=256, mapping=SG3_MAP, synthesis=SG3()), (1,),
-                 {1: 0.083}),
-    "sg3t-1024": (GeneratorConfig(arch="stylegan3-t", img_resolution=1024, mapping=SG3_MAP, synthesis=SG3()), (1,),
-                  {}),
+def _official_kwargs(res: int, cbase: int, mapping_layers: int) -> dict:
+    return dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=res, img_channels=3, channel_base=cbase, channel_max=512,
+                mapping_kwargs=dict(num_layers=mapping_layers))
+
+
+# name: (arch, official Generator kwargs, default batches, official CPU images/s at those batches (official_speed.md))
+OFFICIAL_CONFIGS = {
+    "sg2-64": ("stylegan2", _official_kwargs(64, 16384, 8), (8,), {8: 6.8}),
+    "sg2-256": ("stylegan2", _official_kwargs(256, 16384, 8), (2,), {2: 4.9}),
+    "sg2-1024": ("stylegan2", _official_kwargs(1024, 32768, 8), (1,), {}),
+    "sg3t-256": ("stylegan3-t", _official_kwargs(256, 32768, 2), (1,), {1: 0.083}),
+    "sg3t-1024": ("stylegan3-t", _official_kwargs(1024, 32768, 2), (1,), {}),
 }
-def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device):
+# name: (our config, default batches, official CPU images/s)
+CONFIGS = {name: (generator_config_from_official(kw, arch=arch, writer="stylegan3"), batches, speed)
+           for name, (arch, kw, batches, speed) in OFFICIAL_CONFIGS.items()}
+
+
+def official_generator(repo: str, name: str) -> torch.nn.Module:
+    """The official Generator of config `name`, built by the code of a local NVlabs/stylegan3 checkout."""
+    arch, kw, _, _ = OFFICIAL_CONFIGS[name]
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    module = importlib.import_module("training.networks_stylegan2" if arch == "stylegan2"
+                                     else "training.networks_stylegan3")
+    return module.Generator(**kw).eval().requires_grad_(False)
+
+
+def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device, official=None):
     """A no-argument callable producing images, for one mode; also the description of what it does."""
+    if mode == "official":
+        if official is None:
+            raise ValueError("mode official needs --official PATH (a checkout of NVlabs/stylegan3)")
+        return (lambda: official(z, None, noise_mode="const")), "official code (CPU: its reference ops)"
     parts = mode.split("-")
     impl = parts[0]
     if impl not in ("ref", "fast"):
@@ -98,36 +123,41 @@ def cuda_graph(forward, device):
     return replay
 
 
-def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat: int, seconds: float) -> list[dict]:
+def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat: int, seconds: float,
+          official_repo: str | None = None) -> list[dict]:
     cfg, _, official = CONFIGS[name]
-    if device.type == "cuda" and cfg.arch == "stylegan2":  # The official mixed precision (as SG3's defaults).
-        cfg = dataclasses.replace(cfg, synthesis=dataclasses.replace(cfg.synthesis, num_fp16_res=4, conv_clamp=256))
     torch.manual_seed(0)
-    G = Generator(cfg).eval().requires_grad_(False).to(device)
+    G = Generator(cfg).eval().requires_grad_(False)
+    G_official = None
+    if official_repo:  # Both networks with the official code's random weights.
+        G_official = official_generator(official_repo, name)
+        load_official_state_dict(G, G_official.state_dict())
+        G_official.to(device)
+    G.to(device)
     z = torch.randn(batch, G.z_dim, device=device)
     try:
         flops = generator_flops(G, batch)
     except Exception:  # noqa: BLE001 - no FLOP columns then, the timings still count.
         traceback.print_exc()
         flops = None
-    runners, rows, ref_img = {}, {}, None
+    runners, rows, imgs = {}, {}, {}
     with torch.inference_mode():
         for mode in modes:  # Build (compile, capture) and warm up each mode; check it against ref.
             try:
-                fn, desc = make_runner(G, z, mode, device)
-                img = fn()
+                fn, desc = make_runner(G, z, mode, device, G_official)
+                imgs[mode] = fn().float().clone()
                 fn()
                 sync(device)
-                if mode == "ref":
-                    ref_img = img.float().clone()
-                err = (img.float() - ref_img).abs().max().item() if ref_img is not None else None
                 runners[mode] = fn
                 rows[mode] = {"config": name, "mode": mode, "device": device.type, "threads": torch.get_num_threads(),
-                              "batch": batch, "setup": desc, "max_abs_diff_vs_ref": err, "times": []}
+                              "batch": batch, "setup": desc, "times": []}
             except Exception as e:  # noqa: BLE001  A mode this machine cannot run: report it, keep going.
                 traceback.print_exc()
                 rows[mode] = {"config": name, "mode": mode, "device": device.type, "batch": batch,
                               "error": f"{type(e).__name__}: {e}"[:200]}
+        for mode in runners:
+            rows[mode]["max_abs_diff_vs_ref"] = (imgs[mode] - imgs["ref"]).abs().max().item() if "ref" in imgs else None
+        del imgs
         # Calls per timing sample, so that one sample takes about `seconds` (GPU calls are short).
         calls = {}
         for mode, fn in runners.items():
@@ -158,12 +188,13 @@ def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat:
             if device.type == "cpu" and batch in official:
                 r["official_cpu_images/s"] = official[batch]
     out = list(rows.values())
-    if "ref" in runners:
-        base = rows["ref"]["images/s"]
-        for r in out:
-            if "images/s" in r:
-                r["speedup_vs_ref"] = round(r["images/s"] / base, 2)
-    del G
+    for base_mode in ("ref", "official"):
+        if base_mode in runners:
+            base = rows[base_mode]["images/s"]
+            for r in out:
+                if "images/s" in r:
+                    r[f"speedup_vs_{base_mode}"] = round(r["images/s"] / base, 2)
+    del G, G_official
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return out
@@ -174,7 +205,10 @@ def main():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--configs", default="sg2-64,sg2-256,sg3t-256", help=f"comma list of {', '.join(CONFIGS)}")
     p.add_argument("--batches", default=None, help="batch sizes, e.g. 1,8 (default: the official_speed.md ones)")
-    p.add_argument("--modes", default="ref,fast", help="ref, fast, fast-bf16, fast-fp16, fast-compile, fast-graphs")
+    p.add_argument("--modes", default="ref,fast",
+                   help="official, ref, fast, fast-bf16, fast-fp16, fast-compile, fast-graphs")
+    p.add_argument("--official", default=None, metavar="PATH",
+                   help="a local checkout of NVlabs/stylegan3: mode official runs its networks (same weights)")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--seconds", type=float, default=0.0, help="min seconds per timing sample (CUDA: e.g. 0.5)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -194,10 +228,11 @@ def main():
     for name in args.configs.split(","):
         batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
         for batch in batches:
-            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds)
+            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official)
             for r in rows[-len(args.modes.split(",")):]:
                 print(r, file=sys.stderr)
-    cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "official_cpu_images/s",
+    cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "speedup_vs_official",
+            "official_cpu_images/s",
             "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref", "error"]
     print_table(rows, [c for c in cols if any(c in r for r in rows)])
     write_json(args.json, {"machine": {**machine(), "malloc_tuned": tuned}, "args": vars(args), "results": rows})
