@@ -14,11 +14,18 @@ main forwards, mode max-autotune-no-cudagraphs), -tf32. These are the STYLEGAN_A
 STYLEGAN_TF32 settings of nn/perf.py that `stylegan train` reads.
 A step's cost is averaged over the regularization schedule: t = t_main + t_Greg / g_interval + t_Dreg / d_interval,
 each term measured on a step index where that phase is due. A mode that fails is reported and the others still run.
+Mode official (StyleGAN2 configs, no augmentation): the official networks and loss (training/networks_stylegan2.py,
+training/loss.py of a local NVlabs/stylegan3 checkout, --official PATH, whose requirements such as requests and
+setuptools<81 must be installed) at the same config, driven phase by phase as its training loop does (zero_grad,
+accumulate_gradients, gradient cleanup with nan_to_num, Adam step; G_ema update):
+    python benchmarks/bench_train.py --configs small-32 --modes official,ref,fast --official ~/src/stylegan3
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import importlib
 import statistics
 import sys
 import time
@@ -31,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
 
 from stylegan.flops import training_flops  # noqa: E402
+from stylegan.models.official import discriminator_config_from_official, generator_config_from_official  # noqa: E402
 from stylegan.nn import perf  # noqa: E402
 from stylegan.nn.impl import use_impl  # noqa: E402
 from stylegan.train import distributed  # noqa: E402
@@ -63,11 +71,83 @@ class FakeReals:
         return torch.zeros([n, 0], device=self.img.device)
 
 
+def official_kwargs(cfg) -> tuple[dict, dict]:
+    """The stylegan3-repository Generator / Discriminator kwargs of a StyleGAN2 run config (checked by converting
+    them back)."""
+    G, S, D = cfg.G, cfg.G.synthesis, cfg.D
+    if G.arch != "stylegan2":
+        raise ValueError(f"mode official supports StyleGAN2 configs, not {G.arch}")
+    g = dict(z_dim=G.z_dim, c_dim=G.c_dim, w_dim=G.w_dim, img_resolution=G.img_resolution, img_channels=G.img_channels,
+             mapping_kwargs=dict(num_layers=G.mapping.num_layers), channel_base=S.channel_base,
+             channel_max=S.channel_max, num_fp16_res=S.num_fp16_res, conv_clamp=S.conv_clamp,
+             architecture=S.architecture, use_noise=S.use_noise)
+    d = dict(c_dim=D.c_dim, img_resolution=D.img_resolution, img_channels=D.img_channels, architecture=D.architecture,
+             channel_base=D.channel_base, channel_max=D.channel_max, num_fp16_res=D.num_fp16_res,
+             conv_clamp=D.conv_clamp, epilogue_kwargs=dict(mbstd_group_size=D.mbstd_group_size,
+                                                           mbstd_num_channels=D.mbstd_num_channels))
+    if generator_config_from_official(g, writer="stylegan3") != G or \
+            discriminator_config_from_official(d) != D:
+        raise ValueError("this config has settings the official kwargs above do not carry")
+    return g, d
+
+
+class OfficialStep:
+    """One training step of the official code: its networks and StyleGAN2Loss, phases run as its training loop runs
+    them (zero_grad, requires_grad on the phase's module, accumulate_gradients, gradients cleaned with nan_to_num,
+    Adam step), then the G_ema update."""
+
+    def __init__(self, repo: str, cfg, device: torch.device, reals: FakeReals):
+        if repo not in sys.path:
+            sys.path.insert(0, repo)
+        networks = importlib.import_module("training.networks_stylegan2")
+        loss = importlib.import_module("training.loss")
+        g, d = official_kwargs(cfg)
+        self.G = networks.Generator(**g).train().requires_grad_(False).to(device)
+        self.D = networks.Discriminator(**d).train().requires_grad_(False).to(device)
+        self.G_ema = copy.deepcopy(self.G).eval()
+        self.loss = loss.StyleGAN2Loss(device=device, G=self.G, D=self.D, r1_gamma=cfg.gamma,
+                                       style_mixing_prob=cfg.style_mixing, pl_weight=cfg.pl_weight,
+                                       pl_batch_shrink=cfg.pl_batch_shrink, pl_decay=cfg.pl_decay)
+        self.opt = {m: torch.optim.Adam(net.parameters(), lr=lr, betas=(0.0, 0.99), eps=1e-8)
+                    for m, net, lr in (("G", self.G, cfg.glr), ("D", self.D, cfg.dlr))}
+        self.cfg, self.device, self.reals = cfg, device, reals
+
+    def step(self, step: int) -> None:
+        cfg = self.cfg
+        real_img, real_c = self.reals.step(step)[0]
+        g_int = cfg.g_reg_interval if cfg.pl_weight > 0 else None
+        d_int = cfg.d_reg_interval if cfg.gamma > 0 else None
+        for name, interval in (("Gmain", 1), ("Greg", g_int), ("Dmain", 1), ("Dreg", d_int)):
+            if interval is None or step % interval:
+                continue
+            module, opt = (self.G, self.opt["G"]) if name[0] == "G" else (self.D, self.opt["D"])
+            opt.zero_grad(set_to_none=True)
+            module.requires_grad_(True)
+            z = torch.randn([real_img.shape[0], self.G.z_dim], device=self.device)
+            self.loss.accumulate_gradients(phase=name, real_img=real_img, real_c=real_c, gen_z=z, gen_c=real_c,
+                                           gain=interval, cur_nimg=0)
+            module.requires_grad_(False)
+            params = [p for p in module.parameters() if p.grad is not None]
+            if params:
+                flat = torch.cat([p.grad.flatten() for p in params])
+                torch.nan_to_num(flat, nan=0, posinf=1e5, neginf=-1e5, out=flat)
+                for p, grad in zip(params, flat.split([p.numel() for p in params])):
+                    p.grad = grad.reshape(p.shape)
+            opt.step()
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                p_ema.copy_(p.lerp(p_ema, 0.99))
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+
+
 def parse_mode(mode: str) -> tuple[str, perf.Speed]:
     parts = mode.split("-")
     impl = parts[0]
+    if mode == "official":
+        return "official", perf.Speed()
     if impl not in ("ref", "fast"):
-        raise ValueError(f"mode must start with ref or fast, got {mode!r}")
+        raise ValueError(f"mode must be official or start with ref or fast, got {mode!r}")
     autocast = next((p for p in parts if p in ("bf16", "fp16")), None)
     return impl, perf.Speed(autocast=autocast, compile="max-autotune-no-cudagraphs" if "compile" in parts else None,
                             tf32="tf32" in parts)
@@ -112,6 +192,9 @@ def average_step(med: dict[str, float], cfg) -> float:
 
 def run_step(run, dev, step):
     cfg, nets, opt, reals, impl, speed = run
+    if impl == "official":
+        nets.step(step)
+        return
     perf.set_speed(speed)
     with use_impl(impl):
         st = StepState(step=step, cur_nimg=0, pl_mean=torch.zeros([], device=dev.device))
@@ -125,7 +208,14 @@ def bench_config(name, args, device, dev) -> list[dict]:
             impl, speed = parse_mode(mode)
             torch.manual_seed(0)
             fp32 = args.fp32 or speed.autocast is not None  # Autocast replaces the FP16 layers (`train --fp32`).
-            runs[mode] = (*make_run(name, device, args.batch, args.aug_p, fp32), impl, speed)
+            cfg, nets, opt, reals = make_run(name, device, args.batch, args.aug_p, fp32)
+            if impl == "official":
+                if not args.official:
+                    raise ValueError("mode official needs --official PATH (a checkout of NVlabs/stylegan3)")
+                if args.aug_p > 0:
+                    raise ValueError("mode official runs without augmentation (--aug-p 0)")
+                nets, opt = OfficialStep(args.official, cfg, device, reals), None
+            runs[mode] = (cfg, nets, opt, reals, impl, speed)
         except Exception as e:  # noqa: BLE001
             traceback.print_exc()
             rows[mode] = {"config": name, "mode": mode, "error": f"{type(e).__name__}: {e}"[:200]}
@@ -154,7 +244,7 @@ def bench_config(name, args, device, dev) -> list[dict]:
     flops = None
     if not args.no_flops:
         try:
-            nets0 = next(iter(runs.values()))[1]
+            nets0 = next(r[1] for r in runs.values() if r[4] != "official")
             flops = training_flops(nets0.G, nets0.D, cfg0.batch,
                                    cfg0.g_reg_interval if cfg0.pl_weight > 0 else None,
                                    cfg0.d_reg_interval if cfg0.gamma > 0 else None, cfg0.pl_batch_shrink)["step_avg"]
@@ -174,7 +264,8 @@ def bench_config(name, args, device, dev) -> list[dict]:
                **{f"s/step(+{k})": round(med[k], 4) for k in steps if k != "main"},
                "s/step(avg)": round(avg, 4), "sec/kimg": round(avg / cfg.batch * 1000, 2),
                "img/s": round(cfg.batch / avg, 1), "peak_mem_MB": round(peak_memory_mb(device)),
-               "setup": f"impl={impl} {speed.for_device(device).describe()}" + (" (compile FAILED: eager)"
+               "setup": ("official code" if impl == "official" else
+                         f"impl={impl} {speed.for_device(device).describe()}") + (" (compile FAILED: eager)"
                                                                               if fell_back else "")}
         if flops:
             row["TFLOP/s"] = round(flops / avg / 1e12, 3)
@@ -185,11 +276,12 @@ def bench_config(name, args, device, dev) -> list[dict]:
         rows[m] = row
         print(row, file=sys.stderr)
     out = [rows[m] for m in args.modes.split(",") if m in rows]
-    if "ref" in runs:
-        base = rows["ref"]["s/step(avg)"]
-        for r in out:
-            if "s/step(avg)" in r:
-                r["speedup_vs_ref"] = round(base / r["s/step(avg)"], 2)
+    for base_mode in ("ref", "official"):
+        if base_mode in runs:
+            base = rows[base_mode]["s/step(avg)"]
+            for r in out:
+                if "s/step(avg)" in r:
+                    r[f"speedup_vs_{base_mode}"] = round(base / r["s/step(avg)"], 2)
     runs.clear()  # Free GPU memory before the next config.
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -200,8 +292,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu")
     p.add_argument("--configs", default="small-32,small-32-wide", help=f"comma list of {', '.join(CONFIGS)}")
-    p.add_argument("--modes", default="ref,fast", help="ref, fast, fast-bf16, fast-fp16, fast-compile, fast-tf32, "
-                                                        "combinations like fast-bf16-compile")
+    p.add_argument("--modes", default="ref,fast", help="official, ref, fast, fast-bf16, fast-fp16, fast-compile, "
+                                                        "fast-tf32, combinations like fast-bf16-compile")
+    p.add_argument("--official", default=None, metavar="PATH",
+                   help="a local checkout of NVlabs/stylegan3: mode official trains its networks with its loss")
     p.add_argument("--batch", type=int, default=None, help="override the preset's batch")
     p.add_argument("--aug-p", type=float, default=0.0, help="fixed ADA probability (0 = no augmentation)")
     p.add_argument("--fp32", action="store_true", help="no FP16 layers on CUDA (default: official mixed precision)")
@@ -225,7 +319,8 @@ def main():
         rows += bench_config(name, args, device, dev)
     perf.set_speed(perf.Speed.from_env())
     cols = ["config", "mode", "device", "threads", "batch", "res", "s/step(main)", "s/step(+Greg)", "s/step(+Dreg)",
-            "s/step(avg)", "sec/kimg", "img/s", "speedup_vs_ref", "peak_mem_MB", "TFLOP/s", "MFU", "official", "error"]
+            "s/step(avg)", "sec/kimg", "img/s", "speedup_vs_ref", "speedup_vs_official", "peak_mem_MB", "TFLOP/s",
+            "MFU", "official", "error"]
     print_table(rows, [c for c in cols if any(c in r for r in rows)])
     for r in rows:
         if "setup" in r:

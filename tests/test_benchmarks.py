@@ -1,5 +1,5 @@
-"""The generator benchmark runs side by side with an official checkout (--official): a stand-in for the official
-module (our Generator behind the official constructor signature) checks the plumbing without the official code."""
+"""The benchmarks run side by side with an official checkout (--official): stand-ins for the official modules (our
+networks behind the official constructor signatures, a minimal loss) check the plumbing without the official code."""
 
 import json
 import subprocess
@@ -41,3 +41,52 @@ def test_bench_generator_against_an_official_checkout(tmp_path):
     assert rows["official"]["max_abs_diff_vs_ref"] == 0.0  # Same weights reached both networks.
     assert rows["fast"]["max_abs_diff_vs_ref"] < 1e-3
     assert rows["official"]["speedup_vs_official"] == 1.0 and rows["fast"]["speedup_vs_official"] > 0
+
+
+NETWORKS = textwrap.dedent('''
+    from stylegan.models import Discriminator as _D, Generator as _G
+    from stylegan.models.official import discriminator_config_from_official, generator_config_from_official
+
+
+    class Generator(_G):
+        def __init__(self, **kwargs):
+            super().__init__(generator_config_from_official(kwargs, writer="stylegan3"))
+
+
+    class Discriminator(_D):
+        def __init__(self, **kwargs):
+            super().__init__(discriminator_config_from_official(kwargs))
+''')
+
+LOSS = textwrap.dedent('''
+    import torch.nn.functional as F
+
+
+    class StyleGAN2Loss:  # Logistic losses only, enough to give every phase gradients.
+        def __init__(self, device, G, D, r1_gamma, style_mixing_prob, pl_weight, pl_batch_shrink, pl_decay):
+            self.G, self.D = G, D
+
+        def accumulate_gradients(self, phase, real_img, real_c, gen_z, gen_c, gain, cur_nimg):
+            if phase == "Gmain":
+                loss = F.softplus(-self.D(self.G(gen_z, gen_c), gen_c))
+            else:
+                loss = F.softplus(self.D(self.G(gen_z, gen_c).detach(), gen_c)) + F.softplus(-self.D(real_img, real_c))
+            loss.mean().mul(gain).backward()
+''')
+
+
+def test_bench_train_against_an_official_checkout(tmp_path):
+    repo = tmp_path / "stylegan3"
+    (repo / "training").mkdir(parents=True)
+    (repo / "training" / "__init__.py").write_text("")
+    (repo / "training" / "networks_stylegan2.py").write_text(NETWORKS)
+    (repo / "training" / "loss.py").write_text(LOSS)
+    out = tmp_path / "train.json"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--configs", "small-32",
+                        "--batch", "4", "--modes", "official,fast", "--official", str(repo), "--repeat", "1",
+                        "--no-flops", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = {row["mode"]: row for row in json.loads(out.read_text())["results"]}
+    assert "error" not in rows["official"], rows["official"]
+    assert rows["official"]["s/step(+Dreg)"] > 0 and rows["official"]["speedup_vs_official"] == 1.0
+    assert rows["fast"]["speedup_vs_official"] > 0
