@@ -20,7 +20,6 @@ the whole generator, FP16 layers off), fast-compile (torch.compile), fast-graphs
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import statistics
 import sys
@@ -31,7 +30,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
+from common import (import_official, machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync,  # noqa: E402
+                    write_json)
 
 from stylegan.flops import generator_flops  # noqa: E402
 from stylegan.models import Generator  # noqa: E402
@@ -60,11 +60,9 @@ CONFIGS = {name: (generator_config_from_official(kw, arch=arch, writer="stylegan
 def official_generator(repo: str, name: str) -> torch.nn.Module:
     """The official Generator of config `name`, built by the code of a local NVlabs/stylegan3 checkout."""
     arch, kw, _, _ = OFFICIAL_CONFIGS[name]
-    if repo not in sys.path:
-        sys.path.insert(0, repo)
-    module = importlib.import_module("training.networks_stylegan2" if arch == "stylegan2"
-                                     else "training.networks_stylegan3")
-    return module.Generator(**kw).eval().requires_grad_(False)
+    networks = import_official(repo, "training.networks_stylegan2" if arch == "stylegan2"
+                               else "training.networks_stylegan3")
+    return networks.Generator(**kw).eval().requires_grad_(False)
 
 
 def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device, official=None):
@@ -72,7 +70,8 @@ def make_runner(G: Generator, z: torch.Tensor, mode: str, device: torch.device, 
     if mode == "official":
         if official is None:
             raise ValueError("mode official needs --official PATH (a checkout of NVlabs/stylegan3)")
-        return (lambda: official(z, None, noise_mode="const")), "official code (CPU: its reference ops)"
+        return (lambda: official(z, None, noise_mode="const")), "official code" + (
+            " (its reference ops)" if device.type == "cpu" else "")
     parts = mode.split("-")
     impl = parts[0]
     if impl not in ("ref", "fast"):
@@ -232,8 +231,8 @@ def main():
             for r in rows[-len(args.modes.split(",")):]:
                 print(r, file=sys.stderr)
     cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "speedup_vs_official",
-            "official_cpu_images/s",
-            "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref", "error"]
+            "official_cpu_images/s", "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref",
+            "error"]
     print_table(rows, [c for c in cols if any(c in r for r in rows)])
     write_json(args.json, {"machine": {**machine(), "malloc_tuned": tuned}, "args": vars(args), "results": rows})
 

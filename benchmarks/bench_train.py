@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import statistics
 import sys
 import time
@@ -35,7 +34,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync, write_json  # noqa: E402
+from common import (import_official, machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync,  # noqa: E402
+                    write_json)
 
 from stylegan.flops import training_flops  # noqa: E402
 from stylegan.models.official import discriminator_config_from_official, generator_config_from_official  # noqa: E402
@@ -97,10 +97,8 @@ class OfficialStep:
     Adam step), then the G_ema update."""
 
     def __init__(self, repo: str, cfg, device: torch.device, reals: FakeReals):
-        if repo not in sys.path:
-            sys.path.insert(0, repo)
-        networks = importlib.import_module("training.networks_stylegan2")
-        loss = importlib.import_module("training.loss")
+        networks = import_official(repo, "training.networks_stylegan2")
+        loss = import_official(repo, "training.loss")
         g, d = official_kwargs(cfg)
         self.G = networks.Generator(**g).train().requires_grad_(False).to(device)
         self.D = networks.Discriminator(**d).train().requires_grad_(False).to(device)

@@ -1,7 +1,8 @@
-"""Shared benchmark helpers: timing with warm-up, peak memory, result tables and JSON output."""
+"""Shared benchmark helpers: timing with warm-up, peak memory, result tables and JSON output, official modules."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import resource
@@ -26,6 +27,13 @@ def machine() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def import_official(repo: str, module: str):
+    """A module of a local NVlabs/stylegan3 checkout (e.g. "training.networks_stylegan2"), for mode official."""
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    return importlib.import_module(module)
 
 
 def sync(device: torch.device) -> None:
