@@ -127,6 +127,8 @@ def test_lrelu_clamp_skips_an_inactive_clamp_exactly(monkeypatch, clamp, expect_
     assert_close(y_fast, y_ref, 1e-12)
     for a, r in zip(g_fast, g_ref):
         assert_close(a, r, 1e-12)
+    empty = torch.zeros([0, 3, 5, 5], **D64, requires_grad=True)  # An empty batch has nothing to check.
+    assert bias_act(empty, b, act="lrelu", clamp=clamp, impl="fast").shape == empty.shape
 
 
 LAYER_CASES = [  # (N, k, up, demodulate, with noise, act, clamp)

@@ -126,7 +126,7 @@ def _strictly_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
     gradient 1 everywhere (hardtanh's backward passes the gradient only strictly inside), so skipping it changes no
     value or gradient, and saves its output pass and its backward pass for one read-only pass. (On CUDA the check
     would cost a device sync; there the clamp always runs.) NaN fails the check and takes the clamp."""
-    if x.device.type != "cpu" or torch.compiler.is_compiling():
+    if x.device.type != "cpu" or torch.compiler.is_compiling() or x.numel() == 0:  # (aminmax has no empty result.)
         return False
     with torch.no_grad():
         x_min, x_max = torch.aminmax(x)
