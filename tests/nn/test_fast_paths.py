@@ -131,6 +131,25 @@ def test_lrelu_clamp_skips_an_inactive_clamp_exactly(monkeypatch, clamp, expect_
     assert bias_act(empty, b, act="lrelu", clamp=clamp, impl="fast").shape == empty.shape
 
 
+
+@pytest.mark.parametrize("lo,hi,inside", [(-5.0, 5.0, True), (-5.0, 0.5, False), (-0.5, 5.0, False)])
+def test_inactive_clamp_check_reads_channels_last_in_place(lo, hi, inside):
+    """The check reads channels-last activations (the fast path's layout) where they lie: no NCHW copy of a
+    full activation per layer, and the same answer as on the contiguous tensor."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from stylegan.nn.bias_act import _strictly_inside
+
+    x = torch.randn(2, 8, 6, 6).clamp(-3, 3)
+    x[0, 1, 2, 3], x[1, 7, 5, 0] = 2.9, -2.9
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        got = _strictly_inside(x_cl, lo, hi)
+    assert got == _strictly_inside(x, lo, hi) == inside
+    copies = [e.name for e in prof.events() if e.name in ("aten::clone", "aten::copy_", "aten::contiguous")]
+    assert not copies, copies
+
+
 LAYER_CASES = [  # (N, k, up, demodulate, with noise, act, clamp)
     (3, 3, 1, True, True, "lrelu", 0.8),
     (3, 3, 2, True, True, "lrelu", None),

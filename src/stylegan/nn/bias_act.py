@@ -128,6 +128,8 @@ def _strictly_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
     would cost a device sync; there the clamp always runs.) NaN fails the check and takes the clamp."""
     if x.device.type != "cpu" or torch.compiler.is_compiling() or x.numel() == 0:  # (aminmax has no empty result.)
         return False
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        x = x.permute(0, 2, 3, 1)  # The same values in memory order: aminmax would copy a non-contiguous input.
     with torch.no_grad():
         x_min, x_max = torch.aminmax(x)
     return x_min.item() > lo and x_max.item() < hi
