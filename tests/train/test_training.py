@@ -138,3 +138,19 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(toy_data, tm
     assert "gpus2" in only_run(tmp_path / "two").name
     for k in a.tensors:  # Equal up to the order of float summation in the gradient all-reduce.
         assert torch.allclose(a.tensors[k], b.tensors[k], rtol=1e-4, atol=1e-5), k
+
+
+def test_seed_shard_on_cpu_draws_what_a_full_reseed_draws(monkeypatch):
+    """On a CPU device only the CPU generator is re-seeded (no accelerator seeding queued each step), and the
+    shard's draws are exactly those after torch.manual_seed with the shard's seed."""
+    from stylegan.train.data import seed_shard, shard_seed
+
+    torch.manual_seed(shard_seed(7, 3, 1, 2))
+    expected = torch.randn(5)
+    torch.manual_seed(0)
+    calls = []
+    monkeypatch.setattr(torch, "manual_seed", lambda s: calls.append(s))
+    seed_shard(7, 3, 1, 2, torch.device("cpu"))
+    assert torch.equal(torch.randn(5), expected) and not calls
+    seed_shard(7, 3, 1, 2, torch.device("cuda"))  # Other devices: every generator (CPU and accelerators).
+    assert calls == [shard_seed(7, 3, 1, 2)]

@@ -159,7 +159,7 @@ def train_step(n: phases.Nets, opt: Optimizers, cfg: TrainConfig, reals: RealIma
         if name == "Dmain":
             tracked.begin()
         for k, (real_img, real_c) in zip(shards, local):
-            seed_shard(cfg.seed, st.step, k, phase_idx)
+            seed_shard(cfg.seed, st.step, k, phase_idx, d.device)
             z = torch.randn([real_img.shape[0], n.G.z_dim], device=d.device)
             c = reals.random_labels(real_img.shape[0])
             with perf.autocast(d.device, speed):
