@@ -131,7 +131,6 @@ def test_lrelu_clamp_skips_an_inactive_clamp_exactly(monkeypatch, clamp, expect_
     assert bias_act(empty, b, act="lrelu", clamp=clamp, impl="fast").shape == empty.shape
 
 
-
 @pytest.mark.parametrize("lo,hi,inside", [(-5.0, 5.0, True), (-5.0, 0.5, False), (-0.5, 5.0, False)])
 def test_inactive_clamp_check_reads_channels_last_in_place(lo, hi, inside):
     """The check reads channels-last activations (the fast path's layout) where they lie: no NCHW copy of a

@@ -16,12 +16,12 @@ def shard_seed(seed: int, step: int, shard: int, phase: int = 0) -> int:
     return int(np.random.SeedSequence([seed, step, shard, phase]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def seed_shard(seed: int, step: int, shard: int, phase: int = 0, device: torch.device | None = None) -> None:
+def seed_shard(seed: int, step: int, shard: int, phase: int, device: torch.device) -> None:
     """Re-seed torch's global RNG for one shard of one phase of one step: on a CPU device the CPU generator alone
     (torch.manual_seed also queues a seed, with a formatted stack trace, for every accelerator backend that is not
     initialized: several ms per step of CPU training), otherwise the CPU and all accelerator generators."""
     s = shard_seed(seed, step, shard, phase)
-    if device is not None and device.type == "cpu":
+    if device.type == "cpu":
         torch.default_generator.manual_seed(s)
     else:
         torch.manual_seed(s)
