@@ -220,8 +220,11 @@ def _cols_nhwc(x: torch.Tensor, b: torch.Tensor | None, band: _Band, out: torch.
     H, W, n = x.shape
     span = (band.tiles - 1) * band.step + win
     lo = -band.offset  # Position of input sample 0 in the padded row.
-    xp = x.new_zeros([H, span, n])
+    xp = x.new_empty([H, span, n])
     a0, a1 = max(lo, 0), min(lo + W, span)
+    a1 = max(a1, a0)  # (No input column inside the span: all of it is zeros.)
+    xp[:, :a0].zero_()  # Only the margins: the input fills the rest.
+    xp[:, a1:].zero_()
     if a1 > a0:
         src = x[:, a0 - lo: a1 - lo]
         if b is None:
