@@ -319,6 +319,37 @@ def test_stylegan3_values_and_grads(arch):
             assert_close(a, r, 1e-4)
 
 
+# The CUDA speed option STYLEGAN_AUTOCAST runs the networks under autocast. CPU autocast (the same dtype rules for
+# convolutions and matmuls) checks every code path for dtype handling here: results within BF16 / FP16 rounding.
+@pytest.mark.parametrize("dtype,tol", [(torch.bfloat16, 0.05), (torch.float16, 0.01)])
+@pytest.mark.parametrize("arch", ["stylegan2", "stylegan3-t", "stylegan3-r"])
+@pytest.mark.parametrize("impl", ["ref", "fast"])
+def test_networks_under_autocast_match_float32(impl, arch, dtype, tol):
+    from tiny import tiny_generator_config, tiny_sg3_config
+
+    from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+
+    torch.manual_seed(0)
+    cfg = tiny_generator_config(synthesis={"conv_clamp": 256}) if arch == "stylegan2" else tiny_sg3_config(arch)
+    G = Generator(cfg)
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256,
+                                          mbstd_group_size=2))
+    z = torch.randn(4, G.z_dim)
+    params = [p for p in G.parameters() if p.requires_grad]
+    with use_impl(impl):
+        img = G(z, None, noise_mode="const")
+        grad = torch.cat([g.flatten() for g in torch.autograd.grad(img.square().mean(), params)])
+        logits = D(img.detach())
+        with torch.autocast("cpu", dtype=dtype):  # force_fp32: no official FP16 layers inside the autocast.
+            img_ac = G(z, None, noise_mode="const", force_fp32=True)
+            logits_ac = D(img_ac.detach())
+        grad_ac = torch.cat([g.flatten() for g in torch.autograd.grad(img_ac.float().square().mean(), params)])
+    assert logits_ac.dtype == dtype  # Autocast was on (D ends in a linear layer).
+    assert_close(img_ac.float(), img, tol)
+    assert_close(logits_ac.float(), logits, 2 * tol)
+    assert ((grad_ac - grad).norm() / grad.norm()).item() < 0.1  # (FP16 StyleGAN3: ~0.02)
+
+
 @pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2),
                                            ((1, 160, 128, 5, 6), 0), ((2, 181, 139, 7, 9), 1)])  # O padded to 144.
 def test_winograd_conv(shape, padding):

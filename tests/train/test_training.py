@@ -154,3 +154,39 @@ def test_seed_shard_on_cpu_draws_what_a_full_reseed_draws(monkeypatch):
     assert torch.equal(torch.randn(5), expected) and not calls
     seed_shard(7, 3, 1, 2, torch.device("cuda"))  # Other devices: every generator (CPU and accelerators).
     assert calls == [shard_seed(7, 3, 1, 2)]
+
+
+@pytest.mark.parametrize("mode", ["bf16", "fp16"])
+def test_training_under_autocast(toy_data, tmp_path, monkeypatch, mode):
+    """STYLEGAN_AUTOCAST (a CUDA option) through every phase, the double-backward regularizers included, here with
+    CPU autocast standing in for CUDA's: finite losses and gradients, weights that move."""
+    from stylegan.nn import perf
+    from stylegan.train import phases
+
+    monkeypatch.setattr(perf.Speed, "for_device", lambda self, device: self)  # As on a GPU: the options apply.
+    monkeypatch.setattr(perf, "_speed", perf.Speed(autocast=mode))
+    seen = set()
+    for name in ("g_main", "g_reg", "d_main", "d_reg"):
+        def spy(*args, _phase=getattr(phases, name), _name=name):
+            seen.add((_name, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+            return _phase(*args)
+        monkeypatch.setattr(phases, name, spy)
+    run_train("--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--preset", "stylegan2",
+              "--kimg", "0.032", "--tick", "0.032", "--aug", "noaug")  # (preset stylegan2: path length on.)
+    dtype = torch.bfloat16 if mode == "bf16" else torch.float16
+    assert seen == {(name, True, dtype) for name in ("g_main", "g_reg", "d_main", "d_reg")}
+    run = only_run(tmp_path / "runs")
+    records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    first = records[0]  # Step 0 runs all four phases.
+    assert np.isfinite([first[k] for k in ("loss_G", "loss_D", "r1", "pl")]).all() and first["nonfinite_grads"] == 0
+    assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in records)
+    from stylegan.train.config import TrainConfig
+    from stylegan.train.setup import build_nets
+
+    init = build_nets(TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"]),
+                      torch.device("cpu"))
+    ck = final_snapshot(run)
+    for net, ref in (("G", init.G), ("D", init.D)):
+        trained = ck.state_dict(net)
+        assert all(torch.isfinite(v).all() for v in trained.values())
+        assert any(not torch.equal(v, ref.state_dict()[k]) for k, v in trained.items() if v.is_floating_point())

@@ -110,11 +110,11 @@ def set_speed(s: Speed) -> None:
 
 
 def autocast(device: torch.device, s: Speed | None = None):
-    """torch.autocast for the configured dtype on CUDA; a no-op context otherwise."""
+    """torch.autocast for the configured dtype where the options apply (CUDA); a no-op context otherwise."""
     s = (s or speed()).for_device(device)
     if s.autocast is None:
         return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=torch.bfloat16 if s.autocast == "bf16" else torch.float16)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if s.autocast == "bf16" else torch.float16)
 
 
 class Compiled:
