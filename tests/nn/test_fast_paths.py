@@ -350,6 +350,53 @@ def test_networks_under_autocast_match_float32(impl, arch, dtype, tol):
     assert ((grad_ac - grad).norm() / grad.norm()).item() < 0.1  # (FP16 StyleGAN3: ~0.02)
 
 
+@pytest.mark.parametrize("arch", ["stylegan2", "stylegan3-t", "stylegan3-r"])
+@pytest.mark.parametrize("impl", ["ref", "fast"])
+def test_fp16_layers_match_float32(monkeypatch, impl, arch):
+    """The official mixed precision (FP16 in the top resolutions, conv_clamp 256) acts on CUDA only; with CPU
+    standing in (models/layout.py FP16_DEVICES), its code runs here: G and D within FP16 rounding of force_fp32, and
+    the gradients of the main losses, path length and R1 finite."""
+    import dataclasses
+
+    from tiny import tiny_generator_config, tiny_sg3_config
+
+    from stylegan.models import Discriminator, DiscriminatorConfig, Generator, layout
+    from stylegan.train.losses import gradient_penalty, path_length
+
+    monkeypatch.setattr(layout, "FP16_DEVICES", ("cuda", "cpu"))
+    torch.manual_seed(0)
+    if arch == "stylegan2":
+        cfg = tiny_generator_config(synthesis={"conv_clamp": 256, "num_fp16_res": 2})
+    else:
+        cfg = tiny_sg3_config(arch)
+        cfg = dataclasses.replace(cfg, synthesis=dataclasses.replace(cfg.synthesis, num_fp16_res=2))
+    G = Generator(cfg)
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256,
+                                          mbstd_group_size=2, num_fp16_res=2))
+    dtypes = []
+    for m in [*G.synthesis.modules(), *D.modules()]:
+        if getattr(m, "use_fp16", False):
+            m.register_forward_hook(lambda m, args, out: dtypes.append(out[0].dtype))  # (x of (x, img), or x[0])
+    z = torch.randn(4, G.z_dim)
+    params = [p for p in [*G.parameters(), *D.parameters()] if p.requires_grad]
+    with use_impl(impl):
+        img32, img16 = G(z, None, noise_mode="const", force_fp32=True), G(z, None, noise_mode="const")
+        assert dtypes and set(dtypes) == {torch.float32, torch.float16}  # FP16 layers ran in FP16 only without force.
+        dtypes.clear()
+        logits32, logits16 = D(img32.detach(), force_fp32=True), D(img16.detach())
+        assert dtypes and set(dtypes) == {torch.float32, torch.float16}
+        assert img16.dtype == logits16.dtype == torch.float32  # Outputs leave in FP32.
+        assert_close(img16, img32, 0.01)
+        assert_close(logits16, logits32, 0.01)
+        ws = G.mapping(z, None)
+        lengths = path_length(G.synthesis(ws, noise_mode="const"), ws)
+        real = img32.detach().requires_grad_(True)
+        logits = D(real)
+        loss = logits16.sum() + D(img16).sum() + lengths.square().mean() + gradient_penalty(real, logits).sum()
+        grads = [g for g in torch.autograd.grad(loss, params, allow_unused=True) if g is not None]
+    assert len(grads) > len(params) // 2 and all(torch.isfinite(g).all() for g in grads)
+
+
 @pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2),
                                            ((1, 160, 128, 5, 6), 0), ((2, 181, 139, 7, 9), 1)])  # O padded to 144.
 def test_winograd_conv(shape, padding):

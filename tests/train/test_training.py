@@ -156,25 +156,39 @@ def test_seed_shard_on_cpu_draws_what_a_full_reseed_draws(monkeypatch):
     assert calls == [shard_seed(7, 3, 1, 2)]
 
 
-@pytest.mark.parametrize("mode", ["bf16", "fp16"])
-def test_training_under_autocast(toy_data, tmp_path, monkeypatch, mode):
-    """STYLEGAN_AUTOCAST (a CUDA option) through every phase, the double-backward regularizers included, here with
-    CPU autocast standing in for CUDA's: finite losses and gradients, weights that move."""
+@pytest.mark.parametrize("mode", ["bf16", "fp16", "fp16-layers"])
+def test_training_with_the_cuda_precision_options(toy_data, tmp_path, monkeypatch, mode):
+    """The CUDA precision options through every phase, the double-backward regularizers included, with the CPU
+    standing in for CUDA: STYLEGAN_AUTOCAST=bf16|fp16 as CPU autocast, and the official FP16 layers (models/layout.py
+    FP16_DEVICES). Finite losses and gradients, weights that move."""
+    from stylegan.models import discriminator, layout, synthesis_v2
     from stylegan.nn import perf
     from stylegan.train import phases
 
-    monkeypatch.setattr(perf.Speed, "for_device", lambda self, device: self)  # As on a GPU: the options apply.
-    monkeypatch.setattr(perf, "_speed", perf.Speed(autocast=mode))
     seen = set()
-    for name in ("g_main", "g_reg", "d_main", "d_reg"):
-        def spy(*args, _phase=getattr(phases, name), _name=name):
-            seen.add((_name, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
-            return _phase(*args)
-        monkeypatch.setattr(phases, name, spy)
+    if mode == "fp16-layers":
+        monkeypatch.setattr(layout, "FP16_DEVICES", ("cuda", "cpu"))
+        for module in (synthesis_v2, discriminator):
+            def spy_dtype(*args, _f=module.layer_dtype, _m=module.__name__):
+                dtype = _f(*args)
+                seen.add((_m, dtype))
+                return dtype
+            monkeypatch.setattr(module, "layer_dtype", spy_dtype)
+    else:
+        monkeypatch.setattr(perf.Speed, "for_device", lambda self, device: self)  # As on a GPU: the options apply.
+        monkeypatch.setattr(perf, "_speed", perf.Speed(autocast=mode))
+        for name in ("g_main", "g_reg", "d_main", "d_reg"):
+            def spy(*args, _phase=getattr(phases, name), _name=name):
+                seen.add((_name, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+                return _phase(*args)
+            monkeypatch.setattr(phases, name, spy)
     run_train("--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--preset", "stylegan2",
               "--kimg", "0.032", "--tick", "0.032", "--aug", "noaug")  # (preset stylegan2: path length on.)
-    dtype = torch.bfloat16 if mode == "bf16" else torch.float16
-    assert seen == {(name, True, dtype) for name in ("g_main", "g_reg", "d_main", "d_reg")}
+    if mode == "fp16-layers":
+        assert {(m.__name__, torch.float16) for m in (synthesis_v2, discriminator)} <= seen
+    else:
+        dtype = torch.bfloat16 if mode == "bf16" else torch.float16
+        assert seen == {(name, True, dtype) for name in ("g_main", "g_reg", "d_main", "d_reg")}
     run = only_run(tmp_path / "runs")
     records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     first = records[0]  # Step 0 runs all four phases.

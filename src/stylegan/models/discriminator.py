@@ -8,7 +8,7 @@ from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, MinibatchStdLayer, downsample2d, setup_filter
 from .config import DiscriminatorConfig, MappingConfig
-from .layout import block_resolutions, channels_at, fp16_resolution
+from .layout import block_resolutions, channels_at, fp16_resolution, layer_dtype
 from .mapping import MappingNetwork
 
 
@@ -41,7 +41,7 @@ class DiscriminatorBlock(nn.Module):
 
     def forward(self, x, img, force_fp32: bool):
         dev = img.device if img is not None else x.device
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and dev.type == "cuda" else torch.float32
+        dtype = layer_dtype(self.use_fp16, force_fp32, dev)
         if x is not None:
             x = x.to(dtype)
         if self.in_channels == 0 or self.architecture == "skip":

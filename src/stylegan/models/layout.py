@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 
+import torch
+
+FP16_DEVICES = ("cuda",)  # Where the FP16 layers run in FP16 (as the official code: elsewhere they run in FP32).
+
 
 def block_resolutions(img_resolution: int) -> list[int]:
     """[4, 8, ..., img_resolution]; img_resolution must be a power of two >= 4."""
@@ -21,3 +25,8 @@ def channels_at(resolutions: list[int], channel_base: int, channel_max: int) -> 
 def fp16_resolution(img_resolution: int, num_fp16_res: int) -> int:
     """Lowest resolution that runs in FP16 on CUDA: the top num_fp16_res resolutions, but never below 8."""
     return max(2 ** (int(math.log2(img_resolution)) + 1 - num_fp16_res), 8)
+
+
+def layer_dtype(use_fp16: bool, force_fp32: bool, device: torch.device) -> torch.dtype:
+    """The dtype of a block's activations: FP16 for an FP16 layer on a device of FP16_DEVICES, else FP32."""
+    return torch.float16 if use_fp16 and not force_fp32 and device.type in FP16_DEVICES else torch.float32

@@ -16,7 +16,7 @@ from ..nn import EqualizedConv2d, EqualizedLinear, setup_filter, upsample2d
 from ..nn.bias_act import ACTIVATIONS
 from ..nn.modconv import modulated_layer
 from .config import StyleGAN2SynthesisConfig
-from .layout import block_resolutions, channels_at, fp16_resolution
+from .layout import block_resolutions, channels_at, fp16_resolution, layer_dtype
 
 NoiseMode = Literal["random", "const", "none"]
 NOISE_MODES = ("random", "const", "none")
@@ -133,7 +133,7 @@ class SynthesisBlock(nn.Module):
     def forward(self, x, img, ws, noise_mode: NoiseMode, fused_modconv: bool, force_fp32: bool):
         """ws: [N, num_conv + num_torgb, w_dim]."""
         w_iter = iter(ws.unbind(dim=1))
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and ws.device.type == "cuda" else torch.float32
+        dtype = layer_dtype(self.use_fp16, force_fp32, ws.device)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
             x = self.conv1(x, next(w_iter), noise_mode, fused_modconv)

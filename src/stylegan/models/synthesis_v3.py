@@ -20,6 +20,7 @@ from ..nn.filtered_lrelu import IMPLS, Impl, filtered_lrelu
 from ..nn.impl import resolve as resolve_impl
 from ..nn.modconv import modulated_conv2d_v3_fast
 from .config import StyleGAN3SynthesisConfig
+from .layout import layer_dtype
 from .synthesis_v2 import NOISE_MODES, NoiseMode
 
 
@@ -250,7 +251,7 @@ class SynthesisLayer(nn.Module):
         styles = self.affine(w)
         if self.is_torgb:
             styles = styles / math.sqrt(self.in_channels * self.conv_kernel**2)
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
+        dtype = layer_dtype(self.use_fp16, force_fp32, x.device)
         impl = resolve_impl(self.impl)
         bias = self.bias.to(dtype)
         if impl == "fast":  # Shared-weight form with the bias fused into the demodulation pass (nn/modconv.py).
