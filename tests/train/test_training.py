@@ -204,3 +204,31 @@ def test_training_with_the_cuda_precision_options(toy_data, tmp_path, monkeypatc
         trained = ck.state_dict(net)
         assert all(torch.isfinite(v).all() for v in trained.values())
         assert any(not torch.equal(v, ref.state_dict()[k]) for k, v in trained.items() if v.is_floating_point())
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error:torch.compile of")  # A fallback to eager (perf.Compiled) fails the test.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Raised inside torch's own compile stack, not ours.
+def test_compiled_training_equals_eager(toy_data, tmp_path, monkeypatch):
+    """STYLEGAN_COMPILE (a CUDA option: the G main / D main forwards compiled, regularizers eager) with the CPU's
+    inductor standing in for CUDA's (~2 min to compile here): the same losses as eager training, step for step."""
+    from stylegan.nn import perf
+
+    args = [*TINY, "--data", str(toy_data), "--preset", "stylegan2", "--kimg", "0.032", "--tick", "0.008",
+            "--aug", "noaug"]
+    run_train("--outdir", str(tmp_path / "eager"), *args)
+    monkeypatch.setattr(perf.Speed, "for_device", lambda self, device: self)  # As on a GPU: the options apply.
+    monkeypatch.setattr(perf, "_speed", perf.Speed(compile="default"))
+    compiled_fns = []
+    compile_fn = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: compiled_fns.append(fn) or compile_fn(fn, **kw))
+    run_train("--outdir", str(tmp_path / "compiled"), *args)
+    assert len(compiled_fns) == 3  # G.mapping, G.synthesis, D.
+    eager, compiled = ([json.loads(line) for line in (only_run(tmp_path / d) / "stats.jsonl").read_text().splitlines()]
+                       for d in ("eager", "compiled"))
+    assert len(eager) == len(compiled) == 4  # A tick after each step of 8 images.
+    for a, b in zip(eager, compiled):
+        for key in ("loss_G", "loss_D", "r1", "pl"):
+            assert (a[key] is None) == (b[key] is None), key
+            if a[key] is not None:
+                assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-5), (key, a["kimg"])
