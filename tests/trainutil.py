@@ -1,5 +1,6 @@
 """Helpers for tests that run training through the CLI on tiny toy data."""
 
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,22 @@ def run_train(*args) -> None:
 def only_run(outdir: Path) -> Path:
     (run,) = [p for p in Path(outdir).iterdir() if p.is_dir()]
     return run
+
+
+def run_stats(run: Path) -> list[dict]:
+    """The run's stats.jsonl, one dict per tick."""
+    return [json.loads(line) for line in (Path(run) / "stats.jsonl").read_text().splitlines()]
+
+
+def initial_nets(run: Path):
+    """The networks the run started from, rebuilt (seeded) from its config.json."""
+    import torch
+
+    from stylegan.train.config import TrainConfig
+    from stylegan.train.setup import build_nets
+
+    cfg = TrainConfig.from_dict(json.loads((Path(run) / "config.json").read_text())["train"])
+    return build_nets(cfg, torch.device("cpu"))
 
 
 def final_snapshot(run: Path) -> checkpoint.Checkpoint:

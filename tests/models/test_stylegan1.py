@@ -10,7 +10,7 @@ import PIL.Image
 import pytest
 import torch
 import torch.nn.functional as F
-from trainutil import disc_images
+from trainutil import disc_images, initial_nets, only_run, run_stats
 
 from stylegan import checkpoint
 from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN1SynthesisConfig
@@ -159,8 +159,6 @@ def test_recipe(toy_data, tmp_path, monkeypatch, capsys):
 
 def test_training_steps_change_weights(toy_data, tmp_path, monkeypatch):
     from stylegan.cli import main
-    from stylegan.train.config import TrainConfig
-    from stylegan.train.setup import build_nets
 
     monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), "--cfg", "stylegan1",
@@ -168,14 +166,13 @@ def test_training_steps_change_weights(toy_data, tmp_path, monkeypatch):
                  "--batch", "4",
                  "--mbstd-group", "4", "--device", "cpu", "--workers", "0", "--metrics", "none", "--aug", "noaug",
                  "--kimg", "0.016", "--tick", "0.016"]) == 0
-    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    run = only_run(tmp_path / "runs")
     assert "stylegan1" in run.name
-    records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    records = run_stats(run)
     assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in records)
     snap = sorted(run.glob("network-snapshot-*.safetensors"))[-1]
     ck = checkpoint.read(snap)
-    cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"])
-    init = build_nets(cfg, torch.device("cpu")).G.state_dict()
+    init = initial_nets(run).G.state_dict()
     G = ck.state_dict("G")
     for key in ("synthesis.b16.conv1.weight", "synthesis.b8.conv0.affine.weight", "synthesis.torgb.weight"):
         assert not torch.equal(G[key], init[key]), key

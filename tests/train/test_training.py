@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
+from trainutil import TINY, cli, disc_images, final_snapshot, initial_nets, only_run, run_stats, run_train
 
 from stylegan import checkpoint
 from stylegan.cli import main
@@ -30,7 +30,7 @@ def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
     assert run.name.endswith(f"-{toy_data.name}-gpus1-batch8-gamma2")  # cfg, dataset, gpus, batch, gamma
     for name in ("config.json", "log.txt", "stats.jsonl", "reals.png", "fakes_init.png", "samples.png", "ada.png"):
         assert (run / name).is_file(), name
-    records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    records = run_stats(run)
     assert [r["tick"] for r in records] == [0, 1, 2]
     for r in records:
         for key in ("kimg", "tick", "sec_per_kimg", "loss_G", "loss_D", "r1", "pl", "augment_p"):
@@ -43,11 +43,7 @@ def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
     ck = final_snapshot(run)
     assert ck.has("G_ema") and ck.has("G") and ck.has("D")
     # Weights moved away from the seeded initialization, and G_ema differs from G (it averages).
-    from stylegan.train.config import TrainConfig
-    from stylegan.train.setup import build_nets
-
-    cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"])
-    init = build_nets(cfg, torch.device("cpu"))
+    init = initial_nets(run)
     G, G_ema, D = ck.state_dict("G"), ck.state_dict("G_ema"), ck.state_dict("D")
     key = "synthesis.b16.conv1.weight"
     assert not torch.equal(G[key], init.G.state_dict()[key])
@@ -190,16 +186,11 @@ def test_training_with_the_cuda_precision_options(toy_data, tmp_path, monkeypatc
         dtype = torch.bfloat16 if mode == "bf16" else torch.float16
         assert seen == {(name, True, dtype) for name in ("g_main", "g_reg", "d_main", "d_reg")}
     run = only_run(tmp_path / "runs")
-    records = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    records = run_stats(run)
     first = records[0]  # Step 0 runs all four phases.
     assert np.isfinite([first[k] for k in ("loss_G", "loss_D", "r1", "pl")]).all() and first["nonfinite_grads"] == 0
     assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in records)
-    from stylegan.train.config import TrainConfig
-    from stylegan.train.setup import build_nets
-
-    init = build_nets(TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"]),
-                      torch.device("cpu"))
-    ck = final_snapshot(run)
+    init, ck = initial_nets(run), final_snapshot(run)
     for net, ref in (("G", init.G), ("D", init.D)):
         trained = ck.state_dict(net)
         assert all(torch.isfinite(v).all() for v in trained.values())
@@ -224,8 +215,7 @@ def test_compiled_training_equals_eager(toy_data, tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: compiled_fns.append(fn) or compile_fn(fn, **kw))
     run_train("--outdir", str(tmp_path / "compiled"), *args)
     assert len(compiled_fns) == 3  # G.mapping, G.synthesis, D.
-    eager, compiled = ([json.loads(line) for line in (only_run(tmp_path / d) / "stats.jsonl").read_text().splitlines()]
-                       for d in ("eager", "compiled"))
+    eager, compiled = (run_stats(only_run(tmp_path / d)) for d in ("eager", "compiled"))
     assert len(eager) == len(compiled) == 4  # A tick after each step of 8 images.
     for a, b in zip(eager, compiled):
         for key in ("loss_G", "loss_D", "r1", "pl"):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from trainutil import TINY, cli, disc_images, final_snapshot, only_run, run_train
+from trainutil import TINY, cli, disc_images, final_snapshot, initial_nets, only_run, run_stats, run_train
 
 from stylegan import checkpoint
 
@@ -29,10 +29,6 @@ def data32(tmp_path):
     return disc_images(tmp_path / "d32", 32)
 
 
-def stats(run):
-    return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
-
-
 def test_ada_raises_p_logs_it_and_resumes_exactly(data16, tmp_path):
     # Target 0: D is always "overconfident" (E[sign] > 0 or = 0 -> sign(0 - 0) = 0 only at exactly 0), so p rises;
     # a tiny ada_kimg makes each adjustment large enough to see in a few steps.
@@ -40,7 +36,7 @@ def test_ada_raises_p_logs_it_and_resumes_exactly(data16, tmp_path):
     common = ["--data", str(data16), *TINY, *ada, "--tick", "0.032", "--snap", "1"]
     run_train("--outdir", str(tmp_path / "a"), *common, "--kimg", "0.096")
     run_a = only_run(tmp_path / "a")
-    p = [r["augment_p"] for r in stats(run_a)]
+    p = [r["augment_p"] for r in run_stats(run_a)]
     assert p[-1] > 0.3 and p == sorted(p)
     assert (run_a / "ada.png").is_file()  # The r_t / p plot.
     run_train("--outdir", str(tmp_path / "b"), *common, "--kimg", "0.048")
@@ -53,14 +49,12 @@ def test_ada_raises_p_logs_it_and_resumes_exactly(data16, tmp_path):
 
 
 def test_freeze_d_keeps_first_layers_fixed(data16, tmp_path):
-    from stylegan.train.config import TrainConfig
-    from stylegan.train.setup import build_nets, frozen_layers
+    from stylegan.train.setup import frozen_layers
 
     run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--kimg", "0.032", "--tick", "0.032",
               "--aug", "noaug", "--freezed", "2")
     run = only_run(tmp_path / "r")
-    cfg = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"])
-    init = build_nets(cfg, torch.device("cpu")).D
+    init = initial_nets(run).D
     D = final_snapshot(run).state_dict("D")
     frozen = frozen_layers(init, 2)
     assert [type(m).__name__ for m in frozen] == ["EqualizedConv2d", "EqualizedConv2d"]
@@ -128,7 +122,7 @@ def test_r3gan_training_runs(data16, tmp_path):
     run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--kimg", "0.016", "--tick", "0.016",
               "--loss", "r3gan", "--aug", "noaug")
     run = only_run(tmp_path / "r")
-    recs = stats(run)
+    recs = run_stats(run)
     assert all(np.isfinite(r["loss_D"]) and np.isfinite(r["loss_G"]) for r in recs)
     assert any(r.get("r2") is not None for r in recs)  # R2 on fakes is computed with R1.
 
@@ -141,7 +135,7 @@ def test_stylegan3_training_steps(data16, tmp_path, generation):
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["G"]["arch"] == generation and cfg["style_mixing"] == 0 and cfg["pl_weight"] == 0
     assert (cfg["blur_init_sigma"] == 10) == (generation == "stylegan3-r")
-    recs = stats(run)
+    recs = run_stats(run)
     assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in recs)
     G = final_snapshot(run).state_dict("G")
     ema = [k for k in G if k.endswith("magnitude_ema")]
@@ -157,4 +151,4 @@ def test_subset_and_snapshot_metrics(data16, tmp_path):
     assert doc["train"]["subset"] == 10 and doc["dataset"]["num_images"] == 10
     (line,) = (run / "metric-swd16k.jsonl").read_text().splitlines()
     assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000.safetensors"
-    assert "swd16k" in stats(run)[-1]["metrics"]
+    assert "swd16k" in run_stats(run)[-1]["metrics"]
