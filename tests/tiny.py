@@ -1,4 +1,4 @@
-"""Tiny network configs for fast CPU tests."""
+"""Tiny network configs for fast CPU tests, and the relative-error check the network tests share."""
 
 
 def tiny_generator_config(**overrides):
@@ -21,3 +21,10 @@ def tiny_sg3_config(arch: str = "stylegan3-t"):
     return GeneratorConfig(arch=arch, z_dim=16, w_dim=16, img_resolution=16, img_channels=3,
                            mapping=MappingConfig(num_layers=2),
                            synthesis=cls(channel_base=256, channel_max=16, num_layers=4, num_critical=1, margin_size=4))
+
+
+def assert_close(a, b, tol):
+    """max |a - b| <= tol * max |b| (and equal shapes)."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
+    assert err < tol, err
