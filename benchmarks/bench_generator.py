@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (import_official, machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync,  # noqa: E402
-                    write_json)
+from common import (add_speedups, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
+                    reset_peak, sync, write_json)
 
 from stylegan.flops import generator_flops  # noqa: E402
 from stylegan.models import Generator  # noqa: E402
@@ -187,12 +187,7 @@ def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat:
             if device.type == "cpu" and batch in official:
                 r["official_cpu_images/s"] = official[batch]
     out = list(rows.values())
-    for base_mode in ("ref", "official"):
-        if base_mode in runners:
-            base = rows[base_mode]["images/s"]
-            for r in out:
-                if "images/s" in r:
-                    r[f"speedup_vs_{base_mode}"] = round(r["images/s"] / base, 2)
+    add_speedups(out, "images/s", higher_is_faster=True)
     del G, G_official
     if device.type == "cuda":
         torch.cuda.empty_cache()

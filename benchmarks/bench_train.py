@@ -34,8 +34,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (import_official, machine, peak_memory_mb, peak_tflops, print_table, reset_peak, sync,  # noqa: E402
-                    write_json)
+from common import (add_speedups, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
+                    reset_peak, sync, write_json)
 
 from stylegan.flops import training_flops  # noqa: E402
 from stylegan.models.official import discriminator_config_from_official, generator_config_from_official  # noqa: E402
@@ -44,7 +44,8 @@ from stylegan.nn.impl import use_impl  # noqa: E402
 from stylegan.train import distributed  # noqa: E402
 from stylegan.train.options import TrainOptions, resolve_config  # noqa: E402
 from stylegan.train.setup import build_nets  # noqa: E402
-from stylegan.train.step import StepState, Stats, make_optimizers, train_step  # noqa: E402
+from stylegan.train.step import (StepState, Stats, d_reg_interval, g_reg_interval, make_optimizers,  # noqa: E402
+                                 train_step)
 
 # name: (cfg, preset, res, overrides)
 CONFIGS = {
@@ -111,11 +112,9 @@ class OfficialStep:
         self.cfg, self.device, self.reals = cfg, device, reals
 
     def step(self, step: int) -> None:
-        cfg = self.cfg
         real_img, real_c = self.reals.step(step)[0]
-        g_int = cfg.g_reg_interval if cfg.pl_weight > 0 else None
-        d_int = cfg.d_reg_interval if cfg.gamma > 0 else None
-        for name, interval in (("Gmain", 1), ("Greg", g_int), ("Dmain", 1), ("Dreg", d_int)):
+        schedule = (("Gmain", 1), ("Greg", g_reg_interval(self.cfg)), ("Dmain", 1), ("Dreg", d_reg_interval(self.cfg)))
+        for name, interval in schedule:
             if interval is None or step % interval:
                 continue
             module, opt = (self.G, self.opt["G"]) if name[0] == "G" else (self.D, self.opt["D"])
@@ -169,8 +168,7 @@ def make_run(name: str, device: torch.device, batch: int | None, aug_p: float, f
 def phase_steps(cfg) -> dict[str, int]:
     """Step index at which each phase is due: main (step 1), +Greg (step g_reg_interval), +Dreg (a multiple of
     d_reg_interval, so also Greg when both are on)."""
-    g = cfg.g_reg_interval if cfg.pl_weight > 0 else None
-    d = cfg.d_reg_interval if cfg.gamma > 0 else None
+    g, d = g_reg_interval(cfg), d_reg_interval(cfg)
     out = {"main": 1}
     if g:
         out["Greg"] = g
@@ -181,8 +179,7 @@ def phase_steps(cfg) -> dict[str, int]:
 
 def average_step(med: dict[str, float], cfg) -> float:
     """Per-step cost over the lazy-regularization schedule."""
-    g = cfg.g_reg_interval if cfg.pl_weight > 0 else None
-    d = cfg.d_reg_interval if cfg.gamma > 0 else None
+    g, d = g_reg_interval(cfg), d_reg_interval(cfg)
     greg = med["Greg"] - med["main"] if g else 0.0
     dreg = med["Dreg"] - med["main"] - greg if d else 0.0
     return med["main"] + (greg / g if g else 0.0) + (dreg / d if d else 0.0)
@@ -243,9 +240,8 @@ def bench_config(name, args, device, dev) -> list[dict]:
     if not args.no_flops:
         try:
             nets0 = next(r[1] for r in runs.values() if r[4] != "official")
-            flops = training_flops(nets0.G, nets0.D, cfg0.batch,
-                                   cfg0.g_reg_interval if cfg0.pl_weight > 0 else None,
-                                   cfg0.d_reg_interval if cfg0.gamma > 0 else None, cfg0.pl_batch_shrink)["step_avg"]
+            flops = training_flops(nets0.G, nets0.D, cfg0.batch, g_reg_interval(cfg0), d_reg_interval(cfg0),
+                                   cfg0.pl_batch_shrink)["step_avg"]
         except Exception:  # noqa: BLE001 - no MFU column then, the timings still count.
             traceback.print_exc()
     for m, run in runs.items():
@@ -274,12 +270,7 @@ def bench_config(name, args, device, dev) -> list[dict]:
         rows[m] = row
         print(row, file=sys.stderr)
     out = [rows[m] for m in args.modes.split(",") if m in rows]
-    for base_mode in ("ref", "official"):
-        if base_mode in runs:
-            base = rows[base_mode]["s/step(avg)"]
-            for r in out:
-                if "s/step(avg)" in r:
-                    r[f"speedup_vs_{base_mode}"] = round(base / r["s/step(avg)"], 2)
+    add_speedups(out, "s/step(avg)", higher_is_faster=False)
     runs.clear()  # Free GPU memory before the next config.
     if device.type == "cuda":
         torch.cuda.empty_cache()

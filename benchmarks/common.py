@@ -36,6 +36,16 @@ def import_official(repo: str, module: str):
     return importlib.import_module(module)
 
 
+def add_speedups(rows: list[dict], key: str, higher_is_faster: bool) -> None:
+    """speedup_vs_ref / speedup_vs_official on every measured row (one per mode), where that base mode was measured."""
+    measured = {r["mode"]: r for r in rows if key in r}
+    for base_mode in ("ref", "official"):
+        if base_mode in measured:
+            base = measured[base_mode][key]
+            for r in measured.values():
+                r[f"speedup_vs_{base_mode}"] = round(r[key] / base if higher_is_faster else base / r[key], 2)
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
