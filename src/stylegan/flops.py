@@ -17,8 +17,7 @@ import contextlib
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .nn import winograd
-from .nn.impl import use_impl
+from .nn.impl import direct_convolutions, use_impl
 
 
 @contextlib.contextmanager
@@ -35,7 +34,7 @@ def _fake_mode():
 
 def count_flops(fn, *shapes: tuple[int, ...], device: torch.device | str = "cpu") -> int:
     """FLOPs of fn(*inputs) with random float32 inputs of the given shapes; fn may run backward passes."""
-    with use_impl("fast"), winograd.disabled(), _fake_mode():
+    with use_impl("fast"), direct_convolutions(), _fake_mode():
         inputs = [torch.randn(s, device=device) for s in shapes]
         with FlopCounterMode(display=False) as counter:
             fn(*inputs)

@@ -318,31 +318,61 @@ def test_stylegan3_values_and_grads(arch):
                                            ((1, 160, 128, 5, 6), 0), ((2, 181, 139, 7, 9), 1)])  # O padded to 144.
 def test_winograd_conv(shape, padding):
     """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution."""
-    from stylegan.nn.winograd import applicable, conv2d_winograd
+    from stylegan.nn.winograd import conv2d_winograd
 
     N, I, O, H, W = shape
     torch.manual_seed(0)
     x, w = torch.randn(N, I, H, W), torch.randn(O, I, 3, 3) / (I * 9) ** 0.5
     with torch.no_grad():
-        assert applicable(x, w, 1, 1, False)
         assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)
         assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)  # Cached.
         w.mul_(2)  # In-place change: the cached transform must be recomputed.
         assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)
-    assert not applicable(x, w.requires_grad_(True), 1, 1, False)  # Training goes through autograd-able convs.
+
+
+def test_winograd_is_chosen_for_wide_layers_with_enough_pixels(monkeypatch):
+    from stylegan.nn import onednn
+    from stylegan.nn.impl import direct_convolutions
+    from stylegan.nn.winograd import applicable
+
+    w = torch.randn(128, 128, 3, 3)
+    big, small = torch.randn(1, 128, 16, 16), torch.randn(2, 128, 8, 8)  # 256 and 128 output pixels.
+    with torch.no_grad():
+        assert applicable(big, w, 1, 1, False)
+        assert not applicable(torch.randn(1, 64, 16, 16), torch.randn(64, 64, 3, 3), 1, 1, False)  # Too narrow.
+        assert not applicable(big, w, 2, 1, False) and not applicable(big, w, 1, 1, True)
+        assert applicable(small, w, 1, 1, False) == (not onednn.available())  # Prepacked direct conv is faster.
+        monkeypatch.setattr(onednn, "_available", False)
+        assert applicable(small, w, 1, 1, False)  # Without prepacked weights, Winograd beats the plain conv there.
+        with direct_convolutions():
+            assert not applicable(big, w, 1, 1, False)
+    assert not applicable(big, w.requires_grad_(True), 1, 1, False)  # Training goes through autograd-able convs.
 
 
 def test_wide_generator_inference_uses_winograd_and_matches_ref():
     from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+    from stylegan.nn import onednn
 
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=8, mapping=MappingConfig(num_layers=1),
-                                  synthesis=StyleGAN2SynthesisConfig(channel_base=1024, channel_max=128))).eval()
+    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=16, mapping=MappingConfig(num_layers=1),
+                                  synthesis=StyleGAN2SynthesisConfig(channel_base=2048, channel_max=128))).eval()
     z = torch.randn(2, 64)
     with torch.no_grad():
         with use_impl("ref"):
             ref = G(z, None, noise_mode="const")
         with use_impl("fast"):
             fast = G(z, None, noise_mode="const")
-    assert "winograd" in getattr(G.synthesis.b8.conv1.weight, "_stylegan_cache", {})  # 128 channels: Winograd.
+    assert "winograd" in getattr(G.synthesis.b16.conv1.weight, "_stylegan_cache", {})  # 128 channels, 2x16x16.
+    if onednn.available():  # Fewer pixels (2x8x8) and the up-sampling convolution: prepacked oneDNN weights.
+        for layer in (G.synthesis.b8.conv1, G.synthesis.b16.conv0):
+            cached = [v for k, v in _all_cached(layer.weight) if k[0] == "onednn"]
+            assert len(cached) == 1 and cached[0].layout == torch._mkldnn
     assert_close(fast, ref, 1e-4)
+
+
+def _all_cached(w):
+    """(name, value) of every term cached on w and on the terms derived from it."""
+    for name, (_, value) in getattr(w, "_stylegan_cache", {}).items():
+        yield name, value
+        if value.layout == torch.strided and value is not w:  # (A derived copy may be w itself.)
+            yield from _all_cached(value)

@@ -50,6 +50,25 @@ def use_impl(impl: Impl) -> Iterator[None]:
         _default = previous
 
 
+_direct_only = False
+
+
+@contextlib.contextmanager
+def direct_convolutions() -> Iterator[None]:
+    """Inside this block "fast" runs its convolutions as F.conv2d / F.conv_transpose2d (no Winograd, no prepacked
+    oneDNN weights), e.g. so that FLOP counting sees the model's convolutions."""
+    global _direct_only
+    previous, _direct_only = _direct_only, True
+    try:
+        yield
+    finally:
+        _direct_only = previous
+
+
+def direct_convolutions_only() -> bool:
+    return _direct_only
+
+
 def resolve(impl: str | None) -> str:
     """impl if given, else the current default."""
     return _default if impl is None else _check(impl)

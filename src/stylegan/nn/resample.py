@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import weight_cache, winograd
+from . import onednn, weight_cache, winograd
 from .impl import resolve
 
 Padding = int | Sequence[int]
@@ -291,6 +291,8 @@ def _conv(x, w, stride=1, padding=0, groups=1, transpose=False, flip_weight=True
         # (The weight's flipped channels-last copy is made once per weight value: weight_cache.py.)
         x = to_channels_last(x)
         w = weight_cache.derived(w, ("conv", flip_weight), lambda w: to_channels_last(_flip(w, flip_weight)))
+        if onednn.applicable(x, w, groups):  # CPU inference: the weights packed for oneDNN once, not on every call.
+            return onednn.conv2d(x, w, bias, stride=stride, padding=padding, transpose=transpose)
     else:
         w = _flip(w, flip_weight)
     if transpose:

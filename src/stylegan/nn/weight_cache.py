@@ -28,11 +28,13 @@ def _cacheable(w: torch.Tensor) -> bool:
             and not torch.compiler.is_compiling())
 
 
-def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w only."""
+def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor],
+            variant: Hashable = None) -> torch.Tensor:
+    """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w and on `variant` only:
+    one value is kept per name, and a call with another variant (e.g. another input shape) replaces it."""
     if not _cacheable(w):
         return fn(w)
-    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device)
+    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, variant)
     store = w.__dict__.get(ATTR, {})
     hit = store.get(name)
     if hit is not None and hit[0] == key:
