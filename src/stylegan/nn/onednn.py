@@ -3,9 +3,9 @@
 F.conv2d / F.conv_transpose2d on CPU hand oneDNN plain weights, which it reorders into its blocked layout on every
 call. Where the weights are large next to the activations (StyleGAN2's 4²-16² layers: 512x512x3x3 = 9 MB of weights
 for a few thousand pixels), that reorder costs as much as the convolution itself. Packed once per weight value (cached
-on the weight, weight_cache.py) and reused, those layers run 1.2-4x faster (measured on a 2-core AVX2 CPU; results
-are bit for bit those of F.conv2d, the same kernels run). The packed layout depends on the input shape: one packing
-per weight and operation is kept, and a new input shape repacks.
+on the weight, weight_cache.py, from the second use of a weight value on) and reused, those layers run 1.2-4x faster
+(measured on a 2-core AVX2 CPU; results equal F.conv2d's up to float rounding). The packed layout depends on the
+input shape: one packing per weight and operation is kept, and a new input shape repacks.
 
 The ops are PyTorch's internal `torch.ops.mkldnn` ones, which torch.compile's CPU freezing pass emits. They are not a
 public API, so `available()` checks them once per process against F.conv2d / F.conv_transpose2d; when they are
@@ -71,12 +71,23 @@ def applicable(x: torch.Tensor, w: torch.Tensor, groups: int) -> bool:
             and available())
 
 
+_SEEN = torch.empty(0)  # Marks a weight value used once at an input shape (see conv2d).
+
+
 def conv2d(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, stride: int | tuple[int, int] = 1,
            padding: int | tuple[int, int] = 0, transpose: bool = False) -> torch.Tensor:
-    """F.conv2d(x, w, bias, stride, padding) (or F.conv_transpose2d, w [I, O, kh, kw]) with w packed once per weight
-    value and input shape. Channels-last output."""
+    """F.conv2d(x, w, bias, stride, padding) (or F.conv_transpose2d, w [I, O, kh, kw]) with w packed for oneDNN.
+    The packing is kept from the second use of a weight value at this input shape on: in training, where the
+    generator also runs without autograd (the fakes of the discriminator's phase), every weight value is used once,
+    and a kept packing would only hold memory. (Every call runs the packed kernels, so repeated calls give identical
+    results; the plain op's may differ from them in the last bits.)"""
     stride, padding = _pair(stride), _pair(padding)
-    input_size = list(x.shape)
-    packed = weight_cache.derived(w, ("onednn", transpose, *stride, *padding),
-                                  lambda w: _pack(w, stride, padding, transpose, input_size), variant=tuple(input_size))
+    name, shape = ("onednn", transpose, *stride, *padding), tuple(x.shape)
+    packed = weight_cache.lookup(w, name, shape)
+    if packed is None:
+        packed = _pack(w, stride, padding, transpose, list(shape))
+        if weight_cache.lookup(w, (*name, "seen"), shape) is None:
+            weight_cache.store(w, (*name, "seen"), _SEEN, shape)
+        else:
+            weight_cache.store(w, name, packed, shape)
     return _run(x, packed, bias, stride, padding, transpose)

@@ -28,22 +28,31 @@ def _cacheable(w: torch.Tensor) -> bool:
             and not torch.compiler.is_compiling())
 
 
+def _key(w: torch.Tensor, variant: Hashable) -> tuple:
+    return (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, variant)
+
+
+def lookup(w: torch.Tensor, name: Hashable, variant: Hashable = None) -> torch.Tensor | None:
+    """The value stored under `name` for this value of w (and this variant), else None."""
+    if not _cacheable(w):
+        return None
+    hit = w.__dict__.get(ATTR, {}).get(name)
+    return hit[1] if hit is not None and hit[0] == _key(w, variant) else None
+
+
+def store(w: torch.Tensor, name: Hashable, value: torch.Tensor, variant: Hashable = None) -> torch.Tensor:
+    """Remember `value` under `name` for this value of w (replacing what was there); returns value."""
+    if _cacheable(w) and type(value) is torch.Tensor:  # Not the fake tensors of FLOP counting (nothing to remember).
+        w.__dict__.setdefault(ATTR, {})[name] = (_key(w, variant), value)
+    return value
+
+
 def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor],
             variant: Hashable = None) -> torch.Tensor:
     """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w and on `variant` only:
     one value is kept per name, and a call with another variant (e.g. another input shape) replaces it."""
-    if not _cacheable(w):
-        return fn(w)
-    key = (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, variant)
-    store = w.__dict__.get(ATTR, {})
-    hit = store.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = fn(w)
-    if type(value) is torch.Tensor:  # Not the fake tensors of FLOP counting (nothing real to remember).
-        store[name] = (key, value)
-        w.__dict__[ATTR] = store
-    return value
+    hit = lookup(w, name, variant)
+    return hit if hit is not None else store(w, name, fn(w), variant)
 
 
 def scaled(t: torch.Tensor, gain: float) -> torch.Tensor:
