@@ -53,7 +53,7 @@ def available() -> bool:
                 g = torch.Generator().manual_seed(0)
                 x = torch.randn(2, 8, 5, 6, generator=g).contiguous(memory_format=torch.channels_last)
                 w, b = torch.randn(8, 8, 3, 3, generator=g), torch.randn(8, generator=g)
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast("cpu", enabled=False):
                     y = _run(x, _pack(w, [1, 1], [1, 1], False, list(x.shape)), b, [1, 1], [1, 1], False)
                     yt = _run(x, _pack(w, [2, 2], [0, 0], True, list(x.shape)), b, [2, 2], [0, 0], True)
                     _available = (torch.allclose(y, F.conv2d(x, w, b, padding=1), atol=1e-5)
@@ -64,11 +64,11 @@ def available() -> bool:
 
 
 def applicable(x: torch.Tensor, w: torch.Tensor, groups: int) -> bool:
-    """Dense float32 CPU convolution with no gradient to record, outside torch.compile / FLOP counting."""
+    """Dense float32 CPU convolution with no gradient to record, outside autocast, torch.compile and FLOP counting."""
     return (type(x) is torch.Tensor and type(w) in (torch.Tensor, torch.nn.Parameter) and x.device.type == "cpu"
             and x.dtype == torch.float32 and w.dtype == torch.float32 and groups == 1 and x.ndim == 4
-            and not torch.is_grad_enabled() and not torch.compiler.is_compiling() and not direct_convolutions_only()
-            and available())
+            and not torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu")
+            and not torch.compiler.is_compiling() and not direct_convolutions_only() and available())
 
 
 _SEEN = torch.empty(0)  # Marks a weight value used once at an input shape (see conv2d).

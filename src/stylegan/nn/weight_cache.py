@@ -2,7 +2,8 @@
 
 Inference recomputes the same functions of the weights on every call: the Winograd transform G g G^T, sum_k w^2 of
 the demodulation coefficients, the flipped / transposed channels-last copies the up-sampling convolution runs with.
-`derived(w, name, fn)` returns fn(w) and remembers it on the tensor `w` (in `w._stylegan_cache[name]`), keyed on w's
+`derived(w, name, fn)` returns fn(w) and remembers it on the tensor `w` (in `w._stylegan_cache[name]`; `lookup` /
+`store` do the two halves, with an optional variant such as an input shape in the key), keyed on w's
 version counter (bumped by every in-place update, e.g. an optimizer step or `load_state_dict`), storage, dtype and
 device. Only where no autograd graph is recorded (torch.no_grad / torch.inference_mode: generation, the explorer,
 metrics): in training every weight changes once per step, so a cache would only hold memory, and values cached under
@@ -47,12 +48,10 @@ def store(w: torch.Tensor, name: Hashable, value: torch.Tensor, variant: Hashabl
     return value
 
 
-def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor],
-            variant: Hashable = None) -> torch.Tensor:
-    """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w and on `variant` only:
-    one value is kept per name, and a call with another variant (e.g. another input shape) replaces it."""
-    hit = lookup(w, name, variant)
-    return hit if hit is not None else store(w, name, fn(w), variant)
+def derived(w: torch.Tensor, name: Hashable, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """fn(w), cached on w while w is unchanged (see the module docstring). fn must depend on w only."""
+    hit = lookup(w, name)
+    return hit if hit is not None else store(w, name, fn(w))
 
 
 def scaled(t: torch.Tensor, gain: float) -> torch.Tensor:
