@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from tiny import assert_close
+from tiny import assert_close, tiny_generator_config
 
 from stylegan.nn import EqualizedConv2d, bias_act, conv2d_resample, setup_filter, upfirdn2d, use_impl
 from stylegan.nn.impl import get_impl, resolve, set_impl
@@ -350,13 +350,12 @@ def test_winograd_is_chosen_for_wide_layers_with_enough_pixels(monkeypatch):
 
 
 def test_wide_generator_inference_uses_winograd_and_matches_ref():
-    from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+    from stylegan.models import Generator
     from stylegan.nn import onednn
 
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig(z_dim=64, w_dim=64, img_resolution=16, mapping=MappingConfig(num_layers=1),
-                                  synthesis=StyleGAN2SynthesisConfig(channel_base=2048, channel_max=128))).eval()
-    z = torch.randn(2, 64)
+    G = Generator(tiny_generator_config(synthesis=dict(channel_base=2048, channel_max=128))).eval()  # 128 ch at 16².
+    z = torch.randn(2, G.z_dim)
     with torch.no_grad():
         with use_impl("ref"):
             ref = G(z, None, noise_mode="const")

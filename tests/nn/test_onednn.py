@@ -4,7 +4,7 @@ the fallback to the plain ops."""
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny import assert_close
+from tiny import assert_close, tiny_generator_config
 
 from stylegan.nn import onednn, use_impl
 from stylegan.nn.impl import direct_convolutions
@@ -91,12 +91,11 @@ def test_only_for_float32_cpu_inference_without_groups():
 
 def test_generator_falls_back_to_plain_ops_when_the_ops_fail(monkeypatch):
     """If a PyTorch version lacks the internal ops or changed them, the probe fails and "fast" runs F.conv2d."""
-    from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+    from stylegan.models import Generator
 
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig(z_dim=32, w_dim=32, img_resolution=16, mapping=MappingConfig(num_layers=1),
-                                  synthesis=StyleGAN2SynthesisConfig(channel_base=512, channel_max=64))).eval()
-    z = torch.randn(2, 32)
+    G = Generator(tiny_generator_config()).eval()
+    z = torch.randn(2, G.z_dim)
     with torch.no_grad():
         with use_impl("ref"):
             ref = G(z, None, noise_mode="const")
