@@ -117,6 +117,44 @@ def autocast(device: torch.device, s: Speed | None = None):
     return torch.autocast(device.type, dtype=torch.bfloat16 if s.autocast == "bf16" else torch.float16)
 
 
+class _Probe(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(4, 4), torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+_follows_requires_grad: bool | None = None
+
+
+def compile_follows_requires_grad() -> bool:
+    """Whether torch.compile gives a module a new graph when its parameters' requires_grad changes. Training
+    freezes D in G's phases and trains it in D's (as the official loop does). PyTorch releases with
+    pytorch/pytorch#139476 (2.4.1 and 2.6.0 here) reuse the graph traced with frozen parameters, whose output carries
+    no gradient to them, so D would silently not learn. Checked once per process on a two-layer module with the
+    aot_eager backend (the bug is in the graph cache, before code generation; no compiler runs); an error counts as
+    not following."""
+    global _follows_requires_grad
+    if _follows_requires_grad is None:
+        _follows_requires_grad = False
+        try:
+            with torch.enable_grad():
+                net, x = _Probe(), torch.randn(3, 4)
+                run = torch.compile(net, backend="aot_eager")
+                net.requires_grad_(False)
+                run(x)
+                net.requires_grad_(True)
+                y = run(x)
+                if y.requires_grad:
+                    grads = torch.autograd.grad(y.sum(), list(net.parameters()), allow_unused=True)
+                    _follows_requires_grad = all(g is not None for g in grads)
+        except Exception:  # noqa: BLE001 - no working torch.compile: the same answer.
+            pass
+    return _follows_requires_grad
+
+
 class Compiled:
     """torch.compile(fn) that falls back to the eager fn, once and for good, if compiling or running it fails
     (unsupported GPU, missing Triton, a graph it cannot handle): training goes on, with one warning."""

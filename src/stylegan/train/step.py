@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -126,13 +127,20 @@ class _CompiledG:
 
 def main_phase_nets(n: phases.Nets, speed: perf.Speed) -> phases.Nets:
     """The networks G main and D main run: with torch.compile on (CUDA, STYLEGAN_COMPILE), compiled forwards
-    built once per Nets. Regularization phases keep the eager networks (double backward)."""
+    built once per Nets. Regularization phases keep the eager networks (double backward). On a PyTorch whose
+    compiled graphs ignore requires_grad changes (perf.compile_follows_requires_grad): the eager ones, and a warning."""
     if not speed.compile:
         return n
     cached = getattr(n, "_compiled_main", None)
     if cached is None or cached[0] != speed.compile:
-        main = phases.Nets(G=_CompiledG(n.G, speed.compile), D=perf.CompiledModule(n.D, speed.compile, "D"),
-                           G_ema=n.G_ema, augment=n.augment)
+        if perf.compile_follows_requires_grad():
+            main = phases.Nets(G=_CompiledG(n.G, speed.compile), D=perf.CompiledModule(n.D, speed.compile, "D"),
+                               G_ema=n.G_ema, augment=n.augment)
+        else:  # Compiled D would keep its G-phase graph (frozen parameters) in D's phase, and not learn.
+            warnings.warn(f"STYLEGAN_COMPILE is ignored: torch.compile in PyTorch {torch.__version__} keeps a "
+                          "module's graph when its parameters' requires_grad changes (pytorch/pytorch#139476), "
+                          "which training does every phase; training runs eagerly (PyTorch 2.13.0 is fine)")
+            main = n
         n._compiled_main = cached = (speed.compile, main)
     return cached[1]
 
