@@ -118,12 +118,29 @@ def autocast(device: torch.device, s: Speed | None = None):
 
 
 class _Probe(torch.nn.Module):
+    """compile_follows_requires_grad's two-layer module: a class of its own, so its compiled graphs share a cache
+    with nothing else."""
+
     def __init__(self):
         super().__init__()
         self.a, self.b = torch.nn.Linear(4, 4), torch.nn.Linear(4, 1)
 
     def forward(self, x):
         return self.b(torch.relu(self.a(x)))
+
+
+def compiled_follows_requires_grad(net: torch.nn.Module, *inputs) -> bool:
+    """Whether torch.compile(net) (aot_eager backend: no code generation), first run with net's parameters frozen,
+    gives them gradients when run again trainable. Leaves them trainable."""
+    with torch.enable_grad():
+        run = torch.compile(net, backend="aot_eager")
+        net.requires_grad_(False)
+        run(*inputs)
+        net.requires_grad_(True)
+        y = run(*inputs)
+        if not y.requires_grad:
+            return False
+        return all(g is not None for g in torch.autograd.grad(y.sum(), list(net.parameters()), allow_unused=True))
 
 
 _follows_requires_grad: bool | None = None
@@ -133,25 +150,14 @@ def compile_follows_requires_grad() -> bool:
     """Whether torch.compile gives a module a new graph when its parameters' requires_grad changes. Training
     freezes D in G's phases and trains it in D's (as the official loop does). PyTorch releases with
     pytorch/pytorch#139476 (2.4.1 and 2.6.0 here) reuse the graph traced with frozen parameters, whose output carries
-    no gradient to them, so D would silently not learn. Checked once per process on a two-layer module with the
-    aot_eager backend (the bug is in the graph cache, before code generation; no compiler runs); an error counts as
-    not following."""
+    no gradient to them, so D would silently not learn. Checked once per process on a two-layer module (the bug is
+    in the graph cache, before code generation); an error counts as not following."""
     global _follows_requires_grad
     if _follows_requires_grad is None:
-        _follows_requires_grad = False
         try:
-            with torch.enable_grad():
-                net, x = _Probe(), torch.randn(3, 4)
-                run = torch.compile(net, backend="aot_eager")
-                net.requires_grad_(False)
-                run(x)
-                net.requires_grad_(True)
-                y = run(x)
-                if y.requires_grad:
-                    grads = torch.autograd.grad(y.sum(), list(net.parameters()), allow_unused=True)
-                    _follows_requires_grad = all(g is not None for g in grads)
+            _follows_requires_grad = compiled_follows_requires_grad(_Probe(), torch.randn(3, 4))
         except Exception:  # noqa: BLE001 - no working torch.compile: the same answer.
-            pass
+            _follows_requires_grad = False
     return _follows_requires_grad
 
 
