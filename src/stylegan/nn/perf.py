@@ -149,9 +149,10 @@ _follows_requires_grad: bool | None = None
 def compile_follows_requires_grad() -> bool:
     """Whether torch.compile gives a module a new graph when its parameters' requires_grad changes. Training
     freezes D in G's phases and trains it in D's (as the official loop does). PyTorch releases with
-    pytorch/pytorch#139476 (2.4.1 and 2.6.0 here) reuse the graph traced with frozen parameters, whose output carries
-    no gradient to them, so D would silently not learn. Checked once per process on a two-layer module (the bug is
-    in the graph cache, before code generation); an error counts as not following."""
+    pytorch/pytorch#139476 (2.4.1, 2.6.0 and 2.11.0 here; 2.12.0 is fixed) reuse the graph traced with frozen
+    parameters, whose output carries no gradient to them, so D would silently not learn. Checked once per process
+    on a two-layer module (the bug is in the graph cache, before code generation); an error counts as not
+    following."""
     global _follows_requires_grad
     if _follows_requires_grad is None:
         try:

@@ -139,7 +139,7 @@ def main_phase_nets(n: phases.Nets, speed: perf.Speed) -> phases.Nets:
         else:  # Compiled D would keep its G-phase graph (frozen parameters) in D's phase, and not learn.
             warnings.warn(f"STYLEGAN_COMPILE is ignored: torch.compile in PyTorch {torch.__version__} keeps a "
                           "module's graph when its parameters' requires_grad changes (pytorch/pytorch#139476), "
-                          "which training does every phase; training runs eagerly (PyTorch 2.13.0 is fine)")
+                          "which training does every phase; training runs eagerly (fixed in PyTorch 2.12)")
             main = n
         n._compiled_main = cached = (speed.compile, main)
     return cached[1]
