@@ -20,6 +20,7 @@ the whole generator, FP16 layers off), fast-compile (torch.compile), fast-graphs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -123,7 +124,7 @@ def cuda_graph(forward, device):
 
 
 def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat: int, seconds: float,
-          official_repo: str | None = None) -> list[dict]:
+          official_repo: str | None = None, grad_mode: bool = False) -> list[dict]:
     cfg, _, official = CONFIGS[name]
     torch.manual_seed(0)
     G = Generator(cfg).eval().requires_grad_(False)
@@ -140,7 +141,7 @@ def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat:
         traceback.print_exc()
         flops = None
     runners, rows, imgs = {}, {}, {}
-    with torch.inference_mode():
+    with contextlib.nullcontext() if grad_mode else torch.inference_mode():
         for mode in modes:  # Build (compile, capture) and warm up each mode; check it against ref.
             try:
                 fn, desc = make_runner(G, z, mode, device, G_official)
@@ -208,6 +209,9 @@ def main():
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
                    help="CPU: keep freed memory for reuse (nn/perf.py) or glibc's default (as the official code)")
+    p.add_argument("--grad-mode", action="store_true",
+                   help="call the (frozen) networks in grad mode, outside torch.inference_mode, as scripts written "
+                        "for the official code often do")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     if args.threads:
@@ -222,7 +226,8 @@ def main():
     for name in args.configs.split(","):
         batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
         for batch in batches:
-            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official)
+            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official,
+                          args.grad_mode)
             for r in rows[-len(args.modes.split(",")):]:
                 print(r, file=sys.stderr)
     cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "speedup_vs_official",

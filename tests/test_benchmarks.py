@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 STAND_IN = textwrap.dedent('''
@@ -25,7 +27,8 @@ STAND_IN = textwrap.dedent('''
 ''')
 
 
-def test_bench_generator_against_an_official_checkout(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--grad-mode"]])  # Under inference_mode, or called as official scripts do.
+def test_bench_generator_against_an_official_checkout(tmp_path, extra):
     repo = tmp_path / "stylegan3"
     (repo / "training").mkdir(parents=True)
     (repo / "training" / "__init__.py").write_text("")
@@ -33,10 +36,12 @@ def test_bench_generator_against_an_official_checkout(tmp_path):
     out = tmp_path / "gen.json"
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generator.py"), "--configs", "sg2-64",
                         "--batches", "1", "--modes", "official,ref,fast", "--official", str(repo), "--repeat", "1",
-                        "--json", str(out)], capture_output=True, text=True, timeout=600)
+                        "--json", str(out), *extra], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "speedup_vs_official" in r.stdout  # The table.
-    rows = {row["mode"]: row for row in json.loads(out.read_text())["results"]}
+    result = json.loads(out.read_text())
+    assert result["args"]["grad_mode"] == bool(extra)
+    rows = {row["mode"]: row for row in result["results"]}
     assert set(rows) == {"official", "ref", "fast"}
     assert rows["official"]["max_abs_diff_vs_ref"] == 0.0  # Same weights reached both networks.
     assert rows["fast"]["max_abs_diff_vs_ref"] < 1e-3

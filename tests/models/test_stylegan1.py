@@ -132,7 +132,8 @@ def test_save_load_round_trip_is_bit_identical(G, tmp_path):
     for k, v in G.state_dict().items():
         assert torch.equal(H.state_dict()[k], v), k
     z = torch.randn(2, G.z_dim)
-    assert torch.equal(H(z, None, noise_mode="const"), G(z, None, noise_mode="const"))
+    with torch.no_grad():  # Both the same way (frozen H alone would run as under no_grad: nn/frozen.py).
+        assert torch.equal(H(z, None, noise_mode="const"), G(z, None, noise_mode="const"))
 
 
 # ---------------------------------------------------------------------------------------------------------- training

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, MinibatchStdLayer, downsample2d, setup_filter
+from ..nn.frozen import no_graph_when_frozen
 from .config import DiscriminatorConfig, MappingConfig
 from .layout import block_resolutions, channels_at, fp16_resolution, layer_dtype
 from .mapping import MappingNetwork
@@ -125,6 +126,7 @@ class Discriminator(nn.Module):
         """All layers from the input side, in the order Freeze-D (Mo et al. 2020) counts them."""
         return [layer for block in self.blocks() for layer in block.layers()] + self.b4.layers()
 
+    @no_graph_when_frozen
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None, force_fp32: bool = False) -> torch.Tensor:
         expected = [self.img_channels, self.img_resolution, self.img_resolution]
         if img.ndim != 4 or list(img.shape[1:]) != expected:

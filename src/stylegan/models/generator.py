@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..nn.frozen import no_graph_when_frozen
 from .config import GeneratorConfig
 from .mapping import MappingNetwork
 
@@ -32,6 +33,7 @@ class Generator(nn.Module):
     def arch(self) -> str:
         return self.config.arch
 
+    @no_graph_when_frozen
     def forward(
         self,
         z: torch.Tensor,  # [N, z_dim]

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..nn import EqualizedLinear, normalize_2nd_moment
+from ..nn.frozen import no_graph_when_frozen
 from .config import MappingConfig
 
 
@@ -59,6 +60,7 @@ class MappingNetwork(nn.Module):
             x = getattr(self, f"fc{idx}")(x)
         return x
 
+    @no_graph_when_frozen
     def forward(
         self,
         z: torch.Tensor | None,

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, bias_act, filter2d, setup_filter
+from ..nn.frozen import no_graph_when_frozen
 from .config import StyleGAN1SynthesisConfig
 from .layout import block_resolutions, channels_at
 from .synthesis_v2 import NOISE_MODES, NoiseMode
@@ -159,6 +160,7 @@ class SynthesisNetwork(nn.Module):
         """(block name, first w index, last w index) per block; each layer reads its own w."""
         return [(f"b{r}", 2 * i, 2 * i + 1) for i, r in enumerate(self.block_resolutions)]
 
+    @no_graph_when_frozen
     def forward(
         self,
         ws: torch.Tensor,

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..nn import EqualizedConv2d, EqualizedLinear, setup_filter, upsample2d
 from ..nn.bias_act import ACTIVATIONS
+from ..nn.frozen import no_graph_when_frozen
 from ..nn.modconv import modulated_layer
 from .config import StyleGAN2SynthesisConfig
 from .layout import block_resolutions, channels_at, fp16_resolution, layer_dtype
@@ -188,6 +189,7 @@ class SynthesisNetwork(nn.Module):
             idx += block.num_conv
         return out
 
+    @no_graph_when_frozen
     def forward(
         self,
         ws: torch.Tensor,

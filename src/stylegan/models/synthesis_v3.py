@@ -17,6 +17,7 @@ from torch import nn
 from ..nn import EqualizedLinear
 from ..nn.filter_design import design_lowpass_filter
 from ..nn.filtered_lrelu import IMPLS, Impl, filtered_lrelu
+from ..nn.frozen import no_graph_when_frozen
 from ..nn.impl import resolve as resolve_impl
 from ..nn.modconv import modulated_conv2d_v3_fast
 from .config import StyleGAN3SynthesisConfig
@@ -306,6 +307,7 @@ class SynthesisNetwork(nn.Module):
         for layer in self.layers():
             layer.impl = impl
 
+    @no_graph_when_frozen
     def forward(
         self,
         ws: torch.Tensor,

@@ -6,9 +6,10 @@ the demodulation coefficients, the flipped / transposed channels-last copies the
 `store` do the two halves, with an optional variant such as an input shape in the key), keyed on w's
 version counter (bumped by every in-place update, e.g. an optimizer step or `load_state_dict`), storage, dtype and
 device. Only where no autograd graph is recorded (torch.no_grad / torch.inference_mode: generation, the explorer,
-metrics): in training every weight changes once per step, so a cache would only hold memory, and values cached under
-inference mode could not be saved for backward. Under grad mode, under torch.compile and for tensor subclasses (fake
-/ meta tensors of FLOP counting), fn(w) is simply computed.
+metrics; a frozen network called in grad mode runs under no_grad, frozen.py): in training every weight changes once
+per step, so a cache would only hold memory, and values cached under inference mode could not be saved for backward.
+Under grad mode, under torch.compile and for tensor subclasses (fake / meta tensors of FLOP counting), fn(w) is simply
+computed.
 
 One blind spot: in-place changes through `param.data` (e.g. `w.data.mul_(2)`) do not bump the version counter, so
 the cache cannot see them. Change weights under `torch.no_grad()` instead (optimizers, `load_state_dict` and
