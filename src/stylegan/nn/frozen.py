@@ -18,14 +18,12 @@ from typing import TypeVar
 
 import torch
 
-F = TypeVar("F", bound=Callable)
+Forward = TypeVar("Forward", bound=Callable)
 
 
 def could_record_graph(module: torch.nn.Module, inputs: Iterable[object]) -> bool:
-    """Whether calling `module` on `inputs` in the current grad mode could record an autograd graph: grad mode is on
-    and an input tensor or a parameter requires grad, or a forward hook is registered (global or on a submodule)."""
-    if not torch.is_grad_enabled():
-        return False
+    """In grad mode: whether calling `module` on `inputs` could record an autograd graph, i.e. an input tensor or a
+    parameter requires grad, or a forward hook is registered (global or on a submodule)."""
     if any(isinstance(t, torch.Tensor) and t.requires_grad for t in inputs):
         return True
     if any(p.requires_grad for p in module.parameters()):
@@ -36,7 +34,7 @@ def could_record_graph(module: torch.nn.Module, inputs: Iterable[object]) -> boo
     return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
 
 
-def no_graph_when_frozen(forward: F) -> F:
+def no_graph_when_frozen(forward: Forward) -> Forward:
     """Decorator for `forward(self, ...)`: run it under torch.no_grad() when it could not record a graph anyway."""
 
     @functools.wraps(forward)
