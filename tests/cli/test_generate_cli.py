@@ -1,5 +1,6 @@
 """`stylegan generate`, `convert` and `inspect` as a user runs them."""
 
+import json
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ from tiny import tiny_generator_config
 
 from stylegan import checkpoint
 from stylegan.cli import main
-from stylegan.models import Generator
+from stylegan.flops import discriminator_flops, generator_flops
+from stylegan.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
 
 
 @pytest.fixture
@@ -101,3 +103,34 @@ def test_convert_official_pickle_and_generate_from_either(official, tmp_path):
     a = np.asarray(PIL.Image.open(tmp_path / "p" / "seed0001.png"))
     b = np.asarray(PIL.Image.open(tmp_path / "s" / "seed0001.png"))
     assert np.array_equal(a, b)
+
+
+def test_inspect_flops_counts_parameters_and_flops_of_g_and_d(tmp_path, capsys):
+    torch.manual_seed(0)
+    G = Generator(tiny_generator_config())
+    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=2))
+    path = tmp_path / "gd.safetensors"
+    checkpoint.save(G, path, D=D)
+    capsys.readouterr()
+    assert main(["inspect", str(path), "--flops", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["G_params"] == sum(p.numel() for p in G.parameters()) > 0
+    assert info["D_params"] == sum(p.numel() for p in D.parameters()) > 0
+    assert info["G_GFLOP_per_image"] == pytest.approx(generator_flops(G) / 1e9, rel=1e-3)
+    assert info["D_GFLOP_per_image"] == pytest.approx(discriminator_flops(D) / 1e9, rel=1e-3)
+    assert main(["inspect", str(path)]) == 0 and "GFLOP" not in capsys.readouterr().out  # Opt-in.
+    png = tmp_path / "x.png"
+    PIL.Image.new("RGB", (4, 4)).save(png)
+    r = run_cli("inspect", str(png), "--flops")
+    assert r.returncode == 2 and "--flops needs a network file" in r.stderr
+
+
+def test_inspect_official_pickle_with_flops(official, capsys):
+    pkl = official / "snapshot-stylegan3-sg2.pkl"
+    assert main(["inspect", str(pkl), "--flops", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    G = checkpoint.load(pkl)
+    assert info["model_id"] == G.model_id and GeneratorConfig.from_dict(info["G_config"]) == G.config
+    assert info["G_params"] == sum(p.numel() for p in G.parameters())
+    assert info["G_GFLOP_per_image"] == pytest.approx(generator_flops(G) / 1e9, rel=1e-3)
+    assert info["D_params"] > 0 and info["D_GFLOP_per_image"] > 0
