@@ -3,10 +3,10 @@ composition (G main = 3 G + 2 D forward costs: forward + backward of G, forward 
 
 import pytest
 import torch
-from tiny import tiny_generator_config
+from tiny import tiny_discriminator_config, tiny_generator_config
 
 from stylegan.flops import count_flops, discriminator_flops, generator_flops, training_flops
-from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+from stylegan.models import Discriminator, Generator
 
 
 def test_single_convolution_is_exact():
@@ -19,7 +19,7 @@ def test_single_convolution_is_exact():
 def nets():
     torch.manual_seed(0)
     G = Generator(tiny_generator_config())
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(mbstd_group_size=2))
     return G, D
 
 

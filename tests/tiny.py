@@ -12,6 +12,13 @@ def tiny_generator_config(**overrides):
     return GeneratorConfig(**kw)
 
 
+def tiny_discriminator_config(**overrides):
+    """A 16x16 StyleGAN2 discriminator (32 channels at most) for fast CPU tests; overrides are config fields."""
+    from stylegan.models import DiscriminatorConfig
+
+    return DiscriminatorConfig(**{"img_resolution": 16, "channel_base": 256, "channel_max": 32, **overrides})
+
+
 def tiny_sg3_config(arch: str = "stylegan3-t"):
     """A 16x16 StyleGAN3 with 4 layers, small enough for fast CPU tests."""
     from stylegan.models import GeneratorConfig, MappingConfig

@@ -8,12 +8,12 @@ import numpy as np
 import PIL.Image
 import pytest
 import torch
-from tiny import tiny_generator_config
+from tiny import tiny_discriminator_config, tiny_generator_config
 
 from stylegan import checkpoint
 from stylegan.cli import main
 from stylegan.flops import discriminator_flops, generator_flops
-from stylegan.models import Discriminator, DiscriminatorConfig, Generator, GeneratorConfig
+from stylegan.models import Discriminator, Generator, GeneratorConfig
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_convert_official_pickle_and_generate_from_either(official, tmp_path):
 def test_inspect_flops_counts_parameters_and_flops_of_g_and_d(tmp_path, capsys):
     torch.manual_seed(0)
     G = Generator(tiny_generator_config())
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(mbstd_group_size=2))
     path = tmp_path / "gd.safetensors"
     checkpoint.save(G, path, D=D)
     capsys.readouterr()

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from tiny import tiny_generator_config
+from tiny import tiny_discriminator_config, tiny_generator_config
 
-from stylegan.models import Discriminator, DiscriminatorConfig, Generator, tracking_emas
+from stylegan.models import Discriminator, Generator, tracking_emas
 
 
 @pytest.mark.parametrize("arch", ["skip", "resnet", "orig"])
@@ -32,8 +32,7 @@ def test_generator_1024_num_ws_and_channels():
 
 @pytest.mark.parametrize("arch", ["resnet", "skip", "orig"])
 def test_discriminator_shapes_and_conditioning(arch):
-    D = Discriminator(DiscriminatorConfig(c_dim=3, img_resolution=16, channel_base=256, channel_max=32,
-                                          architecture=arch, mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(c_dim=3, architecture=arch, mbstd_group_size=2))
     img = torch.randn(4, 3, 16, 16)
     c = torch.eye(3)[[0, 1, 2, 0]]
     out = D(img, c)
@@ -77,7 +76,7 @@ def test_bad_ws_shape_and_noise_mode_are_clear_errors(tiny_G):
 
 def test_gradients_reach_every_parameter():
     G = Generator(tiny_generator_config(synthesis=dict(architecture="resnet"))).train()
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(mbstd_group_size=2))
     D(G(torch.randn(2, G.z_dim))).sum().backward()
     for name, p in list(G.named_parameters()) + list(D.named_parameters()):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name

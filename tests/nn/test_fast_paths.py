@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from tiny import assert_close, tiny_generator_config
+from tiny import assert_close, tiny_discriminator_config, tiny_generator_config
 
 from stylegan.nn import EqualizedConv2d, bias_act, conv2d_resample, setup_filter, upfirdn2d, use_impl
 from stylegan.nn.impl import get_impl, resolve, set_impl
@@ -256,12 +256,11 @@ def test_generator_values_grads_and_path_length(arch):
 
 @pytest.mark.parametrize("arch", ["resnet", "skip", "orig"])
 def test_discriminator_values_and_r1(arch):
-    from stylegan.models import Discriminator, DiscriminatorConfig
+    from stylegan.models import Discriminator
     from stylegan.train.losses import gradient_penalty
 
     torch.manual_seed(0)
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, architecture=arch,
-                                          conv_clamp=256, mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(architecture=arch, conv_clamp=256, mbstd_group_size=2))
     img = torch.randn(4, 3, 16, 16)
     out = {}
     for impl in ("ref", "fast"):

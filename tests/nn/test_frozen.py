@@ -4,9 +4,9 @@ forward hook) they record it as before."""
 
 import torch
 
-from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+from stylegan.models import Discriminator, Generator
 from stylegan.nn import use_impl, weight_cache
-from tiny import tiny_generator_config, tiny_sg3_config
+from tiny import tiny_discriminator_config, tiny_generator_config, tiny_sg3_config
 
 
 def _frozen_generator(config=None):
@@ -60,7 +60,7 @@ def test_graph_recorded_where_a_gradient_could_be_wanted():
 def test_frozen_discriminator_passes_gradients_to_its_input():
     """The generator phase of training: D frozen, its input (the fakes) requires grad."""
     torch.manual_seed(0)
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32)).requires_grad_(False)
+    D = Discriminator(tiny_discriminator_config()).requires_grad_(False)
     img = torch.randn(2, 3, 16, 16, requires_grad=True)
     (g,) = torch.autograd.grad(D(img, None).sum(), img)
     assert g.abs().sum() > 0

@@ -5,7 +5,7 @@ tests/train/test_training.py."""
 
 import pytest
 import torch
-from tiny import assert_close, tiny_generator_config, tiny_sg3_config
+from tiny import assert_close, tiny_discriminator_config, tiny_generator_config, tiny_sg3_config
 
 from stylegan.nn import perf, use_impl
 
@@ -36,11 +36,11 @@ def test_compiled_falls_back_to_eager():
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Raised inside torch's own compile stack, not ours.
 def test_compiled_networks_match_eager():
     """torch.compile (CPU inductor) of the fast D and G synthesis gives the eager results (~10 s to compile here)."""
-    from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+    from stylegan.models import Discriminator, Generator
 
     torch.manual_seed(0)
     G = Generator(tiny_generator_config(synthesis={"conv_clamp": 256}))
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256))
+    D = Discriminator(tiny_discriminator_config(conv_clamp=256))
     ws, img = G.mapping(torch.randn(4, G.z_dim), None), torch.randn(4, 3, 16, 16)
     with use_impl("fast"):
         for module, args in ((G.synthesis, (ws,)), (D, (img,))):
@@ -58,13 +58,12 @@ def test_compiled_networks_match_eager():
 @pytest.mark.parametrize("arch", ["stylegan2", "stylegan3-t", "stylegan3-r"])
 @pytest.mark.parametrize("impl", ["ref", "fast"])
 def test_networks_under_autocast_match_float32(impl, arch, dtype, tol):
-    from stylegan.models import Discriminator, DiscriminatorConfig, Generator
+    from stylegan.models import Discriminator, Generator
 
     torch.manual_seed(0)
     cfg = tiny_generator_config(synthesis={"conv_clamp": 256}) if arch == "stylegan2" else tiny_sg3_config(arch)
     G = Generator(cfg)
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256,
-                                          mbstd_group_size=2))
+    D = Discriminator(tiny_discriminator_config(conv_clamp=256, mbstd_group_size=2))
     z = torch.randn(4, G.z_dim)
     params = [p for p in G.parameters() if p.requires_grad]
     with use_impl(impl):
@@ -89,7 +88,7 @@ def test_fp16_layers_match_float32(monkeypatch, impl, arch):
     the gradients of the main losses, path length and R1 finite."""
     import dataclasses
 
-    from stylegan.models import Discriminator, DiscriminatorConfig, Generator, layout
+    from stylegan.models import Discriminator, Generator, layout
     from stylegan.train.losses import gradient_penalty, path_length
 
     monkeypatch.setattr(layout, "FP16_DEVICES", ("cuda", "cpu"))
@@ -100,8 +99,7 @@ def test_fp16_layers_match_float32(monkeypatch, impl, arch):
         cfg = tiny_sg3_config(arch)
         cfg = dataclasses.replace(cfg, synthesis=dataclasses.replace(cfg.synthesis, num_fp16_res=2))
     G = Generator(cfg)
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, conv_clamp=256,
-                                          mbstd_group_size=2, num_fp16_res=2))
+    D = Discriminator(tiny_discriminator_config(conv_clamp=256, mbstd_group_size=2, num_fp16_res=2))
     dtypes = []
     for m in [*G.synthesis.modules(), *D.modules()]:
         if getattr(m, "use_fp16", False):

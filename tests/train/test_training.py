@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from tiny import tiny_discriminator_config
 from trainutil import TINY, cli, disc_images, final_snapshot, initial_nets, only_run, run_stats, run_train
 
 from stylegan import checkpoint
@@ -249,11 +250,11 @@ def test_compiled_main_phases_equal_eager(monkeypatch):
 def test_compile_check_agrees_with_a_compiled_discriminator():
     """perf.compile_follows_requires_grad (its small module) answers for D as training uses it: compiled while
     frozen (G's phases), then run with trainable parameters (D's phase)."""
-    from stylegan.models import Discriminator, DiscriminatorConfig
+    from stylegan.models import Discriminator
     from stylegan.nn import perf
 
     torch.manual_seed(0)
-    D = Discriminator(DiscriminatorConfig(img_resolution=16, channel_base=256, channel_max=32, mbstd_group_size=4))
+    D = Discriminator(tiny_discriminator_config(mbstd_group_size=4))
     img = torch.randn(4, 3, 16, 16)
     assert perf.compile_follows_requires_grad() == perf.compiled_follows_requires_grad(D, img, None)
 
