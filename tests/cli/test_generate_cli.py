@@ -134,3 +134,15 @@ def test_inspect_official_pickle_with_flops(official, capsys):
     assert info["G_params"] == sum(p.numel() for p in G.parameters())
     assert info["G_GFLOP_per_image"] == pytest.approx(generator_flops(G) / 1e9, rel=1e-3)
     assert info["D_params"] > 0 and info["D_GFLOP_per_image"] > 0
+
+
+def test_unknown_option_is_reported_by_its_command_with_the_closest_name(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--network", "net.safetensors", "--outdir", "out", "--trunk", "0.5"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.startswith("usage: stylegan generate")  # The command's usage, not the list of commands.
+    assert "stylegan generate: error: unrecognized arguments: --trunk 0.5 (did you mean --trunc?)" in err
+    with pytest.raises(SystemExit):
+        main(["video", "--network", "net.safetensors", "--seeds", "0", "--output", "v.mp4", "--duration=3"])
+    assert capsys.readouterr().err.strip().endswith("stylegan video: error: unrecognized arguments: --duration=3")

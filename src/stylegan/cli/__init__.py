@@ -6,6 +6,7 @@ Errors in the user's input are printed as one line and exit with status 2; set S
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 
@@ -43,12 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _parser=p)
     return parser
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line. An unknown option is reported by its subcommand (with that command's usage, and the
+    closest option name), not by the top-level parser, whose usage would list only the commands."""
+    args, extras = build_parser().parse_known_args(argv)
+    if extras:
+        sub: argparse.ArgumentParser = args._parser
+        known = [o for action in sub._actions for o in action.option_strings if o.startswith("--")]
+        hints = [m for e in extras if e.startswith("--")
+                 for m in difflib.get_close_matches(e.split("=")[0], known, n=1, cutoff=0.7)]
+        hint = f" (did you mean {', '.join(dict.fromkeys(hints))}?)" if hints else ""
+        sub.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     args._argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args._run(args) or 0)
