@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -15,13 +16,45 @@ import numpy as np
 from .errors import UserError
 
 
+def check_output_dir(path: str | Path) -> Path:
+    """`path` as a folder to write into (it may not exist yet): a UserError now, before any work, if a file stands
+    where it or one of its parents should be."""
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UserError(f"{p}: is a file, not a folder" + (f" (needed for {path})" if p != path else ""))
+            break
+    return path
+
+
+def check_output_file(path: str | Path) -> Path:
+    """`path` as a file to (over)write: a UserError now if it is an existing folder (never replaced) or a file stands
+    where one of its parent folders should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is an existing folder (not overwritten); give another name")
+    check_output_dir(path.parent)
+    return path
+
+
+@functools.cache
+def _default_file_mode() -> int:
+    """0o666 less the process umask (what open() gives a new file; safetensors writes 0o600); read once."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on error delete it.
 
-    Works for files and directories (whatever the caller creates at the yielded path).
+    Works for files and directories (whatever the caller creates at the yielded path). An existing file at `path` is
+    replaced; an existing folder is refused (UserError) before the caller starts. A file made at the temporary path
+    gets the permissions of a newly created file (umask), whatever the writer chose.
     """
-    path = Path(path)
+    path = check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
@@ -29,8 +62,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+        if tmp.is_file():
+            os.chmod(tmp, _default_file_mode())
+        elif path.is_file():
+            path.unlink()  # A folder replaces a file of the same name.
         os.replace(tmp, path)
     finally:
         if tmp.is_dir():

@@ -146,3 +146,24 @@ def test_unknown_option_is_reported_by_its_command_with_the_closest_name(capsys)
     with pytest.raises(SystemExit):
         main(["video", "--network", "net.safetensors", "--seeds", "0", "--output", "v.mp4", "--duration=3"])
     assert capsys.readouterr().err.strip().endswith("stylegan video: error: unrecognized arguments: --duration=3")
+
+
+@pytest.mark.parametrize("command,message", [
+    (["generate", "--network", "{net}", "--seeds", "0", "--outdir", "{tmp}/afile"], "afile: is a file, not a folder"),
+    (["generate", "--network", "{net}", "--seeds", "0", "--outdir", "{tmp}/afile/sub"], "is a file, not a folder"),
+    (["convert", "{pkl}", "{tmp}/folder"], "expected a file name ending in .safetensors"),
+    (["convert", "{pkl}", "{tmp}/folder.safetensors"], "folder.safetensors: is an existing folder"),
+    (["video", "--network", "{net}", "--seeds", "0", "--output", "{tmp}/v.avi"], "ending in .mp4 or .gif"),
+    (["directions", "--network", "{net}", "--out", "{tmp}/folder.npz"], "is an existing folder"),
+])
+def test_output_paths_are_checked_before_any_work_and_folders_never_replaced(net, tmp_path, command, message):
+    (tmp_path / "afile").write_text("x")
+    for folder in ("folder", "folder.safetensors", "folder.npz"):
+        (tmp_path / folder / "sub").mkdir(parents=True)
+        (tmp_path / folder / "sub" / "keep.txt").write_text("mine")
+    args = [a.format(net=net, tmp=tmp_path, pkl=tmp_path / "unread.pkl") for a in command]
+    r = run_cli(*args)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    for folder in ("folder", "folder.safetensors", "folder.npz"):
+        assert (tmp_path / folder / "sub" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "afile").read_text() == "x"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network
+from .common import add_device_argument, add_network_argument, load_network, output_dir
 
 HELP = "write a model card (HTML page with uncurated grids, metrics, curves, provenance)"
 
@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, metavar="DATASET", help="training data: provenance, and --metrics")
     p.add_argument("--metrics", default=None, metavar="LIST", help="compute these metrics now (e.g. fid50k_full)")
     p.add_argument("--num", type=int, default=None, metavar="N", help="override the metrics' sample count")
-    p.add_argument("--outdir", required=True, metavar="DIR", help="where to write card.html and its images")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR",
+                   help="where to write card.html and its images")
     add_device_argument(p)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..checkpoint import load, resolve_device
 from ..errors import UserError
+from ..files import check_output_dir, check_output_file
 from ..latents import class_to_c, parse_seeds
 from ..models import Generator
 
@@ -22,6 +23,31 @@ def finite_float(text: str) -> float:
     if not math.isfinite(v):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return v
+
+
+def output_dir(text: str) -> str:
+    """argparse type of an output folder: refused at parse time, before any work, if a file stands in its way."""
+    try:
+        check_output_dir(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def output_file(*suffixes: str):
+    """argparse type of an output file with one of `suffixes` (any if none): refused at parse time if it is an
+    existing folder, a file stands where its folder should be, or its suffix is not one of them."""
+
+    def check(text: str) -> str:
+        if suffixes and Path(text).suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text}: expected a file name ending in {' or '.join(suffixes)}")
+        try:
+            check_output_file(text)
+        except UserError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return text
+
+    return check
 
 
 def add_network_argument(p: argparse.ArgumentParser) -> None:

@@ -17,13 +17,14 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
+from .common import output_file
 
 HELP = "convert an official .pkl to our .safetensors (safely)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", metavar="SRC.pkl", help="official network snapshot pickle")
-    p.add_argument("dst", metavar="DST.safetensors", help="output file")
+    p.add_argument("dst", type=output_file(".safetensors"), metavar="DST.safetensors", help="output file")
     p.add_argument("--which", choices=["G_ema", "G", "D", "all"], default="G_ema",
                    help="which network(s) to write (default: G_ema)")
 

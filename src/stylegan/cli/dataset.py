@@ -22,6 +22,8 @@ import sys
 
 import PIL.ImageColor
 
+from .common import output_file
+
 HELP = "prepare a dataset from a folder or zip of pictures"
 
 
@@ -53,7 +55,8 @@ def color_arg(text: str) -> tuple[int, int, int]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC", help="folder (searched recursively) or .zip of pictures")
-    p.add_argument("--dest", required=True, metavar="DST", help="output folder or .zip (uncompressed, official layout)")
+    p.add_argument("--dest", type=output_file(), required=True, metavar="DST",
+                   help="output folder or .zip (uncompressed, official layout)")
     p.add_argument("--resolution", type=resolution_arg, metavar="N",
                    help="output size in pixels, a power of two (WxH for center-crop-wide); default: from the pictures")
     p.add_argument("--transform", default="center-crop", choices=["center-crop", "center-crop-wide", "pad"],

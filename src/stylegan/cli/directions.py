@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network
+from .common import add_device_argument, add_network_argument, load_network, output_file
 
 HELP = "compute semantic directions (SeFa or GANSpace)"
 
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=10000, metavar="N", help="ganspace: sampled ws (default: 10000)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="ganspace: sampling seed (default: 0)")
     p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="ganspace: class to sample")
-    p.add_argument("--out", required=True, metavar="FILE", help="output .npz")
+    p.add_argument("--out", type=output_file(".npz"), required=True, metavar="FILE", help="output .npz")
     add_device_argument(p)
 
 

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
-                     parse_nonempty_seeds)
+                     output_dir, parse_nonempty_seeds)
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "edit seeds along a semantic direction"
@@ -30,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strength", default="-3,0,3", metavar="LIST", help="strengths (default: -3,0,3)")
     p.add_argument("--layers", default=None, metavar="LAYERS", help="ws to move (coarse|middle|fine|all|0-3)")
     add_rendering_arguments(p)
-    p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and the cells")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR",
+                   help="where to write grid.png and the cells")
     add_device_argument(p)
 
 

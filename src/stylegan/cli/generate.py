@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, finite_float, load_network, parse_nonempty_seeds
+from .common import (add_device_argument, add_network_argument, finite_float, load_network, output_dir,
+                     parse_nonempty_seeds)
 
 HELP = "generate images from seeds"
 
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per-pixel noise (default: const)")
     p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K",
                    help="class index for conditional networks")
-    p.add_argument("--outdir", required=True, metavar="DIR", help="where to write seedNNNN.png")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR", help="where to write seedNNNN.png")
     p.add_argument("--grid", action="store_true", help="also write grid.png with all images")
     p.add_argument("--batch", type=int, default=8, metavar="N", help="images per forward pass (default: 8)")
     p.add_argument("--translate", type=_xy, default=None, metavar="X,Y",

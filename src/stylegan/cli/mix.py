@@ -18,7 +18,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network
+from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
+                     output_dir)
 
 HELP = "style-mixing grid: rows x cols seeds with chosen layers from the columns"
 
@@ -30,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--styles", default="coarse", metavar="LAYERS",
                    help="w indices (0-6) or coarse|middle|fine taken from the columns (default: coarse)")
     add_rendering_arguments(p)
-    p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and {row}-{col}.png")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR",
+                   help="where to write grid.png and {row}-{col}.png")
     add_device_argument(p)
 
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, warn
+from .common import add_device_argument, add_network_argument, load_network, output_dir, warn
 
 HELP = "find the latent that reproduces a target image"
 
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=303, metavar="N", help="random seed (default: 303)")
     p.add_argument("--class", dest="class_idx", type=int, default=None, metavar="K", help="class for conditional nets")
     p.add_argument("--save-video", action="store_true", help="also write proj.mp4 of the optimization")
-    p.add_argument("--outdir", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR", help="output folder")
     add_device_argument(p)
 
 

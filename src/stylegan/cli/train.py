@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .common import finite_float
+from .common import finite_float, output_dir
 
 HELP = "train a network (StyleGAN2 recipe, ADA, exact resume, torchrun)"
 
@@ -48,7 +48,8 @@ def grid_arg(text: str) -> tuple[int, int]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run")
-    g.add_argument("--outdir", metavar="DIR", help="where run directories are created (required for new runs)")
+    g.add_argument("--outdir", type=output_dir, metavar="DIR",
+                   help="where run directories are created (required for new runs)")
     g.add_argument("--data", metavar="PATH", help="prepared dataset (folder/zip), raw image folder, or builtin:emoji")
     g.add_argument("--resolution", type=int, metavar="N", help="train at N x N, downscaling the dataset by a power "
                    "of two on load (default: the dataset's; 32 for --preset small)")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
-                     parse_nonempty_seeds)
+                     output_dir, parse_nonempty_seeds)
 
 HELP = "render a seeds x psi truncation grid"
 
@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated psi values (default: -1,-0.5,0,0.5,0.7,1)")
     p.add_argument("--trunc-cutoff", type=int, default=None, metavar="N", help="truncate only the first N ws")
     add_rendering_arguments(p, trunc=False)
-    p.add_argument("--outdir", required=True, metavar="DIR", help="where to write grid.png and the cells")
+    p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR",
+                   help="where to write grid.png and the cells")
     add_device_argument(p)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .common import (add_device_argument, add_network_argument, add_rendering_arguments, finite_float,
-                     load_rendering_network)
+                     load_rendering_network, output_file)
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "render a looping interpolation video (MP4, or GIF)"
@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rotate", type=finite_float, default=0.0, metavar="DEG", help="StyleGAN3: rotation amplitude")
     add_rendering_arguments(p)
     p.add_argument("--fps", type=finite_float, default=60.0, metavar="N", help="frames per second (default: 60)")
-    p.add_argument("--output", required=True, metavar="FILE", help="output .mp4 (or .gif)")
+    p.add_argument("--output", type=output_file(".mp4", ".gif"), required=True, metavar="FILE",
+                   help="output .mp4 (or .gif)")
     add_device_argument(p)
 
 
