@@ -77,3 +77,42 @@ def test_config_json_rebuilds_network(tiny_G):
     assert cfg == tiny_G.config
     with pytest.raises(ValueError, match="unknown GeneratorConfig field"):
         GeneratorConfig.from_dict({**tiny_G.config.to_dict(), "bogus": 1})
+
+
+def _resave(src, dst, metadata=None, shift_first=None):
+    """A copy of checkpoint `src` with its metadata updated and, optionally, its first tensor shifted."""
+    ck = checkpoint.read(src)
+    tensors = dict(ck.tensors)
+    if shift_first is not None:
+        k = sorted(tensors)[0]
+        tensors[k] = tensors[k] + shift_first
+    safetensors.torch.save_file(tensors, str(dst), metadata={**ck.metadata, **(metadata or {})})
+
+
+@pytest.mark.parametrize("config,error", [
+    ("{broken", "JSONDecodeError"),
+    ('{"arch": "foo"}', "unknown generator architecture"),
+    ('["a list"]', "invalid stylegan.G_config"),
+])
+def test_bad_stored_config_is_a_checkpoint_error_naming_the_file(tmp_path, tiny_G, config, error):
+    good, bad = tmp_path / "good.safetensors", tmp_path / "bad.safetensors"
+    checkpoint.save(tiny_G, good)
+    _resave(good, bad, {"stylegan.G_config": config})
+    with pytest.raises(checkpoint.CheckpointError, match=f"bad.safetensors: invalid stylegan.G_config.*{error}"
+                       if error != "invalid stylegan.G_config" else "bad.safetensors: invalid stylegan.G_config"):
+        checkpoint.load(bad)
+
+
+def test_model_id_is_that_of_the_weights_read(tmp_path, tiny_G):
+    good, changed = tmp_path / "good.safetensors", tmp_path / "changed.safetensors"
+    mid = checkpoint.save(tiny_G, good)
+    assert checkpoint.load(good).model_id == mid
+    _resave(good, changed, shift_first=1.0)  # Weights edited after writing; the stored id is stale.
+    with pytest.warns(UserWarning, match="changed.safetensors: the stored model id .* does not match"):
+        G = checkpoint.load(changed)
+    assert G.model_id == checkpoint.model_id(G) != mid
+
+
+def test_unknown_device_is_a_user_error():
+    with pytest.raises(checkpoint.UserError, match="unknown device 'foo'"):
+        checkpoint.resolve_device("foo")

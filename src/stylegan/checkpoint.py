@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,16 +88,23 @@ class Checkpoint:
     def generator(self, which: str = "G_ema") -> Generator:
         if not self.has(which):
             raise CheckpointError(f"{self.path}: holds no {which} weights")
-        G = Generator(GeneratorConfig.from_dict(json.loads(self.metadata["stylegan.G_config"])))
+        G = self._build(Generator, GeneratorConfig, "stylegan.G_config")
         _load_strict(G, self.state_dict(which), self.path)
         return G
 
     def discriminator(self) -> Discriminator:
         if not self.has("D") or "stylegan.D_config" not in self.metadata:
             raise CheckpointError(f"{self.path}: holds no discriminator")
-        D = Discriminator(DiscriminatorConfig.from_dict(json.loads(self.metadata["stylegan.D_config"])))
+        D = self._build(Discriminator, DiscriminatorConfig, "stylegan.D_config")
         _load_strict(D, self.state_dict("D"), self.path)
         return D
+
+    def _build(self, network_cls, config_cls, key: str) -> nn.Module:
+        """The network its stored JSON config describes; a CheckpointError naming the file if the config is bad."""
+        try:
+            return network_cls(config_cls.from_dict(json.loads(self.metadata[key])))
+        except (ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+            raise CheckpointError(f"{self.path}: invalid {key} ({type(e).__name__}: {str(e)[:200]})") from None
 
 
 def _load_strict(module: nn.Module, sd: dict[str, torch.Tensor], path: Path) -> None:
@@ -134,7 +142,10 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {str(device)!r} (expected cpu, cuda, cuda:N, mps or auto)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda requested, but no CUDA device is available")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
@@ -160,7 +171,11 @@ def load(path: str | Path, device: str | torch.device | None = "cpu", which: str
         ckpt = read(path)
         G = ckpt.generator(which)
         meta = ckpt.metadata
+    G.model_id = model_id(G)  # Of the weights as read: a stored id is only checked against it.
+    stored = meta.get("stylegan.model_id")
+    if stored and which == "G_ema" and stored != G.model_id:
+        warnings.warn(f"{path}: the stored model id {stored[:12]}… does not match the weights' ({G.model_id[:12]}…): "
+                      "the file was changed after it was written; using the weights' id", stacklevel=2)
     G = G.to(resolve_device(device)).eval().requires_grad_(False)
-    G.model_id = meta.get("stylegan.model_id") or model_id(G)
     G.metadata = meta
     return G

@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import sys
+import warnings
 
 from ..errors import UserError
 from . import convert, dataset, generate, inspect, train
@@ -62,11 +63,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one `warning: ...` line on stderr (not Python's file:line form) while a command runs."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     args._argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
