@@ -178,8 +178,8 @@ def load_official_pickle(path: str | Path) -> OfficialSnapshot:
     try:
         with open(path, "rb") as f:
             data = safe_load(f)
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as e:
+        raise UnsafePickleError(f"{path}: {e}") from None
     except Exception as e:  # Truncated or not a pickle at all.
         raise OfficialFormatError(f"{path}: not a readable StyleGAN pickle ({type(e).__name__}: {e})") from None
     if isinstance(data, tuple):
