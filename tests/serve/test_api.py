@@ -80,6 +80,8 @@ def test_conditional_and_stylegan3_parameters(server):
     moved = pixels(get(server, "/api/image", network="sg3", seed=0, tx=0.25, rot=30))
     assert (moved != plain).any()
     assert (pixels(get(server, "/api/image", network="sg3", seed=0)) == plain).all()  # Transform restored.
+    # No tx/ty/rot: the network's own transform, which the provenance does not claim to be the identity.
+    assert "stylegan:translate" not in PIL.Image.open(io.BytesIO(get(server, "/api/image", network="sg3").content)).text
     text = PIL.Image.open(io.BytesIO(get(server, "/api/image", network="sg3", tx=0.25).content)).text
     assert text["stylegan:translate"] == "0.25,0"
 
@@ -111,6 +113,7 @@ def test_conditional_and_stylegan3_parameters(server):
     ("/api/image", dict(seed_a=1), 400),  # Interpolation parameter on /api/image.
     ("/api/interpolate", dict(seed_a=1, seed_b=2, t=1.5), 400),
     ("/api/interpolate", dict(seed_a=1, seed_b="x"), 400),
+    ("/api/image", dict(seed=[1, 2]), 400),  # Given twice.
 ])
 def test_bad_parameters_get_4xx_json(server, path, params, status):
     r = get(server, path, **params)

@@ -60,6 +60,9 @@ def parse_query(q, networks: dict[str, Network], allowed: set[str]) -> RenderReq
     unknown = sorted(set(q.keys()) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter {unknown[0]!r}; this endpoint takes {', '.join(sorted(allowed))}")
+    repeated = sorted(k for k in set(q.keys()) if len(q.getlist(k)) > 1)
+    if repeated:
+        raise BadRequest(f"parameter {repeated[0]!r} given more than once")
     name = q.get("network") or next(iter(networks))
     if name not in networks:
         raise BadRequest(f"unknown network {name!r}; loaded: {', '.join(networks)}", 404)

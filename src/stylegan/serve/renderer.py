@@ -133,7 +133,7 @@ def png_bytes(img: np.ndarray, req: RenderRequest, net: Network) -> bytes:
         fields.update(mix_seed=req.mix_seed, mix_layers=",".join(map(str, req.mix_layers)))
     if req.dirs:
         fields.update(sefa_directions=",".join(map(str, req.dirs)), strengths=",".join(f"{s:g}" for s in req.strengths))
-    if net.has_transform:
+    if net.has_transform and (req.translate, req.rotate) != ((0.0, 0.0), 0.0):  # (Else the network's own.)
         fields.update(translate=f"{req.translate[0]:g},{req.translate[1]:g}", rotate=f"{req.rotate:g}")
     info = PIL.PngImagePlugin.PngInfo()
     for k, v in provenance(**fields).items():
