@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("src", metavar="SRC.pkl", help="official network snapshot pickle")
     p.add_argument("dst", type=output_file(".safetensors"), metavar="DST.safetensors", help="output file")
     p.add_argument("--which", choices=["G_ema", "G", "D", "all"], default="G_ema",
-                   help="which network(s) to write (default: G_ema)")
+                   help="which network(s) to write (default: G_ema; D comes with G_ema, which every checkpoint "
+                        "holds; all = G_ema, G and D)")
 
 
 def run(args) -> int:

@@ -78,8 +78,10 @@ def _open_url(url: str, timeout: float = 60):
     return urllib.request.urlopen(url, timeout=timeout)
 
 
-def _how_to_provide(info: DetectorInfo) -> str:
-    plain = (" or a TorchScript feature extractor taking 299x299 inputs in [-1, 1)" if info.plain_size else "")
+def _how_to_provide(info: DetectorInfo, plain_ok: bool = True) -> str:
+    """Where the detector file can come from; `plain_ok`: a plain feature extractor would do too (where there is one)."""
+    plain = (" or a TorchScript feature extractor taking 299x299 inputs in [-1, 1)" if info.plain_size and plain_ok
+             else "")
     return (f"provide the {info.name} detector with {info.flag} PATH or {info.env}=PATH (the official TorchScript "
             f"file {info.url}{plain}), or put it at {cache_root() / 'detectors' / info.filename}")
 
@@ -185,7 +187,7 @@ class Detector:
     def _require_official(self, what: str) -> None:
         if self.kind != "official":
             raise UserError(f"{self.path}: this {self.name} detector is a plain feature extractor and cannot give "
-                            f"{what}; {_how_to_provide(self.info).replace(' or a TorchScript feature', ' (not a')}")
+                            f"{what}; {_how_to_provide(self.info, plain_ok=False)}")
 
 
 _LOADED: dict[tuple, Detector] = {}
