@@ -43,7 +43,7 @@ def parse_int_list(text: str, what: str = "list") -> list[int]:
 
 def parse_float_list(text: str, what: str = "value") -> list[float]:
     try:
-        return [float(v) for v in str(text).split(",") if v.strip() != ""]
+        return [float(v) for v in str(text).split(",")]  # (An empty item, as in '0,,1', is an error too.)
     except ValueError:
         raise UserError(f"bad {what} list {text!r}: expected comma-separated numbers") from None
 

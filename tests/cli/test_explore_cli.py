@@ -111,6 +111,34 @@ def test_directions_then_edit(net, tmp_path):
                "--layers", "fine", "--outdir", str(tmp_path / "e2")) == 0
 
 
+def test_edit_warns_about_directions_of_another_network(net, tmp_path, capsys):
+    torch.manual_seed(1)
+    other = tmp_path / "other.safetensors"
+    checkpoint.save(Generator(tiny_generator_config()), other)  # Same shapes, other weights.
+    assert run("directions", "--network", str(other), "--num", "2", "--out", str(tmp_path / "d.npz")) == 0
+    capsys.readouterr()
+    assert run("edit", "--network", net, "--seeds", "0", "--directions", str(tmp_path / "d.npz"),
+               "--outdir", str(tmp_path / "e")) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "d.npz: computed for another network" in err
+
+
+def test_project_checks_the_class_before_looking_for_vgg16(tmp_path, monkeypatch, capsys):
+    from stylegan.metrics import detectors
+
+    torch.manual_seed(0)
+    cond = tmp_path / "cond.safetensors"
+    checkpoint.save(Generator(tiny_generator_config(c_dim=3)), cond)
+    PIL.Image.new("RGB", (16, 16)).save(tmp_path / "t.png")
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("STYLEGAN_VGG16", raising=False)
+    fetched = []
+    monkeypatch.setattr(detectors, "_open_url", lambda url, timeout=60: fetched.append(url) or 1 / 0)
+    assert run("project", "--network", str(cond), "--target", str(tmp_path / "t.png"), "--outdir",
+               str(tmp_path / "p")) == 2
+    assert "conditional" in capsys.readouterr().err and fetched == []
+
+
 def test_card_writes_page_and_images(net, tmp_path):
     assert run("card", "--network", net, "--outdir", str(tmp_path)) == 0
     assert names(tmp_path) == ["card.html", "mixing.png", "samples_psi0.7.png", "samples_psi1.png", "truncation.png"]
@@ -136,6 +164,10 @@ def test_card_writes_page_and_images(net, tmp_path):
     (["edit", "--seeds", "0", "--directions", "{tmp}/dirs16.npz"], "needs [K, 32]"),
     (["project", "--target", "{tmp}/bad.npz"], "cannot read the image"),
     (["directions", "--method", "sefa", "--num", "99", "--out", "{tmp}/d.npz"], "--num must be in 1..32"),
+    (["directions", "--method", "sefa", "--class", "0", "--out", "{tmp}/d.npz"], "--class applies to ganspace"),
+    (["directions", "--method", "ganspace", "--num", "5", "--samples", "5", "--out", "{tmp}/d.npz"],
+     "--samples must be more than --num (5)"),
+    (["truncation", "--seeds", "0", "--psi", "0,,1"], "bad --psi list '0,,1'"),
 ])
 def test_bad_input_is_one_line(net, tmp_path, capsys, argv, message):
     np.savez(tmp_path / "bad.npz", w=np.zeros([1, 3, 32], np.float32))

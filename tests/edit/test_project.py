@@ -50,6 +50,14 @@ def test_prepare_target_crops_and_resizes():
     assert prepare_target(img, 8, 1).shape == (8, 8, 1)
 
 
+def test_prepare_target_scales_16_bit_and_composites_transparency():
+    gray16 = PIL.Image.fromarray(np.full((8, 8), 32896, np.uint16))  # 128 * 257: mid-grey in 16 bits.
+    assert gray16.mode.startswith("I;16")
+    assert (prepare_target(gray16, 8, 3) == 128).all()
+    clear = PIL.Image.new("RGBA", (8, 8), (0, 0, 0, 0))  # Fully transparent: the white background shows.
+    assert (prepare_target(clear, 8, 3) == 255).all()
+
+
 def _noisy(G, strength: float = 0.05):
     with torch.no_grad():
         for m in G.synthesis.modules():

@@ -43,6 +43,8 @@ def run(args) -> int:
 
     G = load_network(args.network, args.device)
     if args.method == "sefa":
+        if args.class_idx is not None:
+            raise UserError("--class applies to ganspace; sefa directions come from the weights alone")
         dirs = sefa(G, parse_layers(args.layers, G.num_ws), args.num)
     else:
         if args.layers != "all":

@@ -44,7 +44,7 @@ def run(args) -> int:
     seeds = parse_nonempty_seeds(args.seeds)
     strengths = parse_finite_list(args.strength, "--strength")
     G = load_rendering_network(args)
-    dirs = load_directions(args.directions, G.w_dim, G.num_ws)
+    dirs = load_directions(args.directions, G.w_dim, G.num_ws, G.model_id)
     layers = parse_layers(args.layers, G.num_ws) if args.layers else dirs.layers
     cells = edit_grid(G, seeds, dirs, args.index, strengths, layers, args.trunc, args.noise_mode, args.class_idx)
     outdir = Path(args.outdir)

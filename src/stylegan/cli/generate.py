@@ -73,7 +73,7 @@ def run(args) -> int:
                           **transform)
         save_png(outdir / f"seed{seed:04d}.png", img, text)
         images.append(img)
-    print(f"wrote {len(images)} image(s) to {outdir}")
+    print(f"wrote {len(set(seeds))} image(s) to {outdir}")  # (A repeated seed rewrites its file.)
     if args.grid:
         cols = math.ceil(math.sqrt(len(images)))
         text = provenance(model_id=G.model_id, seeds=args.seeds, truncation_psi=args.trunc,

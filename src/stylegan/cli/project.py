@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, output_dir, warn
+from .common import add_device_argument, add_network_argument, load_rendering_network, output_dir, warn
 
 HELP = "find the latent that reproduces a target image"
 
@@ -69,7 +69,7 @@ def run(args) -> int:
 
     if args.num_steps < 1:
         raise UserError(f"--num-steps must be >= 1, got {args.num_steps}")
-    G = load_network(args.network, args.device)
+    G = load_rendering_network(args)  # (A conditional network's --class is checked before any download.)
     try:
         with PIL.Image.open(args.target) as im:
             target_u8 = prepare_target(im, G.img_resolution, G.img_channels)

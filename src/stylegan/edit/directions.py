@@ -11,6 +11,7 @@ measured in units of each axis's standard deviation σ_k.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +67,8 @@ def ganspace(G, num: int = 10, num_samples: int = 10000, seed: int = 0, class_id
     """GANSpace directions: principal axes of w = M(z) for `num_samples` z ~ N(0, I) from `seed`."""
     if not 1 <= num <= G.w_dim:
         raise UserError(f"--num must be in 1..{G.w_dim} (w_dim), got {num}")
-    if num_samples < 2:
-        raise UserError(f"--samples must be >= 2, got {num_samples}")
+    if num_samples <= num:  # n samples span at most n - 1 directions.
+        raise UserError(f"--samples must be more than --num ({num}), got {num_samples}")
     device = device_of(G)
     rng = np.random.RandomState(seed)
     ws = []
@@ -109,10 +110,15 @@ def save_directions(path: str | Path, dirs: Directions, model_id: str = "") -> N
         np.savez(f, **arrays)
 
 
-def load_directions(path: str | Path, w_dim: int, num_ws: int) -> Directions:
-    """Read a directions .npz (allow_pickle=False), checking it fits a network with this w_dim and num_ws."""
+def load_directions(path: str | Path, w_dim: int, num_ws: int, model_id: str | None = None) -> Directions:
+    """Read a directions .npz (allow_pickle=False), checking it fits a network with this w_dim and num_ws; warns
+    if it records another network's `model_id` (directions of one network mean nothing in another's W)."""
     path = Path(path)
     data = read_npz(path)
+    stored = str(data.get("model_id", ""))
+    if model_id and stored and stored != model_id:
+        warnings.warn(f"{path}: computed for another network (model id {stored[:12]}…, this one {model_id[:12]}…)",
+                      stacklevel=2)
     d = data.get("directions")
     if d is None or d.ndim != 2 or d.shape[1] != w_dim or d.shape[0] < 1:
         shape = "missing" if d is None else f"shape {list(d.shape)}"

@@ -21,9 +21,11 @@ from typing import Literal
 
 import numpy as np
 import PIL.Image
+import PIL.ImageOps
 import torch
 import torch.nn.functional as F
 
+from ..data import image_ops
 from ..latents import class_to_c
 from .render import device_of
 
@@ -54,8 +56,11 @@ class Projection:
 
 
 def prepare_target(image: PIL.Image.Image, resolution: int, channels: int) -> np.ndarray:
-    """Centre-crop to a square and Lanczos-resize to the network's resolution -> uint8 [H, W, C]."""
-    image = image.convert("L" if channels == 1 else "RGB")
+    """EXIF-upright, 8-bit (16-bit and float scaled as the dataset tool does), transparency over white, then
+    centre-cropped to a square and Lanczos-resized to the network's resolution -> uint8 [H, W, C]."""
+    image, _ = image_ops.to_8bit(PIL.ImageOps.exif_transpose(image))
+    image, _ = image_ops.flatten_alpha(image, (255, 255, 255))
+    image, _ = image_ops.match_channels(image, channels)
     w, h = image.size
     s = min(w, h)
     image = image.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))

@@ -79,7 +79,7 @@ def _open_url(url: str, timeout: float = 60):
 
 
 def _how_to_provide(info: DetectorInfo, plain_ok: bool = True) -> str:
-    """Where the detector file can come from; `plain_ok`: a plain feature extractor would do too (where there is one)."""
+    """Where the detector file can come from; `plain_ok`: a plain feature extractor would do too (if one exists)."""
     plain = (" or a TorchScript feature extractor taking 299x299 inputs in [-1, 1)" if info.plain_size and plain_ok
              else "")
     return (f"provide the {info.name} detector with {info.flag} PATH or {info.env}=PATH (the official TorchScript "
