@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (add_speedups, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
+from common import (add_speedups, device_arg, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
                     reset_peak, sync, write_json)
 
 from stylegan.flops import generator_flops  # noqa: E402
@@ -197,7 +197,7 @@ def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", type=device_arg, default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--configs", default="sg2-64,sg2-256,sg3t-256", help=f"comma list of {', '.join(CONFIGS)}")
     p.add_argument("--batches", default=None, help="batch sizes, e.g. 1,8 (default: the official_speed.md ones)")
     p.add_argument("--modes", default="ref,fast",

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, print_table, write_json  # noqa: E402
+from common import device_arg, machine, print_table, write_json  # noqa: E402
 
 from stylegan.checkpoint import save  # noqa: E402
 from stylegan.models import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
@@ -131,7 +131,7 @@ def bench(name: str, tmp: Path, args) -> list[dict]:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", type=device_arg, default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--configs", default="small-64,sg2-64,sg2-256")
     p.add_argument("--changes", type=int, default=30, help="sequential requests in phase 1 (default: 30)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients in phase 2 (default: 8)")

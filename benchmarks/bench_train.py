@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (add_speedups, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
+from common import (add_speedups, device_arg, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
                     reset_peak, sync, write_json)
 
 from stylegan.flops import training_flops  # noqa: E402
@@ -279,7 +279,7 @@ def bench_config(name, args, device, dev) -> list[dict]:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=device_arg, default="cpu")
     p.add_argument("--configs", default="small-32,small-32-wide", help=f"comma list of {', '.join(CONFIGS)}")
     p.add_argument("--modes", default="ref,fast", help="official, ref, fast, fast-bf16, fast-fp16, fast-compile, "
                                                         "fast-tf32, combinations like fast-bf16-compile")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import platform
@@ -27,6 +28,17 @@ def machine() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def device_arg(text: str) -> str:
+    """argparse type of --device: a one-line error for a device this machine does not have (not a traceback later)."""
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: no CUDA device on this machine (torch {torch.__version__})")
+    return text
 
 
 def import_official(repo: str, module: str):

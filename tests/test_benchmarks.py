@@ -95,3 +95,13 @@ def test_bench_train_against_an_official_checkout(tmp_path):
     assert "error" not in rows["official"], rows["official"]
     assert rows["official"]["s/step(+Dreg)"] > 0 and rows["official"]["speedup_vs_official"] == 1.0
     assert rows["fast"]["speedup_vs_official"] > 0
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("script", ["bench_generator.py", "bench_train.py", "bench_metrics.py", "bench_serve.py"])
+def test_cuda_without_a_gpu_is_a_one_line_error(script):
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--device", "cuda"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].endswith("--device: cuda: no CUDA device on this machine "
+                                                      f"(torch {__import__('torch').__version__})")
