@@ -13,6 +13,17 @@ def test_parse_seeds():
     for bad in ["", "a", "3-1", "1,,2", "-5", "4294967296", "1.5"]:
         with pytest.raises(UserError):
             parse_seeds(bad)
+    with pytest.raises(UserError, match="too long"):  # Refused before ~200 GB of ints are built.
+        parse_seeds("0-4294967295")
+
+
+def test_seed_list_length_bound(monkeypatch):
+    from stylegan import latents
+
+    monkeypatch.setattr(latents, "MAX_LIST", 10)
+    assert parse_seeds("0-4,10-14") == [0, 1, 2, 3, 4, 10, 11, 12, 13, 14]
+    with pytest.raises(UserError, match="more than 10 seeds"):
+        parse_seeds("0-4,10-15")
 
 
 def test_seed_to_z_matches_official_convention():

@@ -12,6 +12,9 @@ from .errors import UserError
 MAX_SEED = 2**32 - 1
 
 
+MAX_LIST = 10_000_000  # Seeds in one list: more than any run renders, few enough to hold in memory.
+
+
 def parse_seeds(text: str) -> list[int]:
     """'0,3,5-9' -> [0, 3, 5, 6, 7, 8, 9] (ranges inclusive, order kept)."""
     seeds: list[int] = []
@@ -22,6 +25,8 @@ def parse_seeds(text: str) -> list[int]:
             lo, hi = int(m.group(1)), int(m.group(2))
             if hi < lo:
                 raise UserError(f"bad seed range {part!r}: end before start")
+            if len(seeds) + hi - lo + 1 > MAX_LIST:  # Before building it: 0-4294967295 would need ~200 GB.
+                raise UserError(f"seed list {text!r} is too long (more than {MAX_LIST:,} seeds)")
             seeds.extend(range(lo, hi + 1))
         elif re.fullmatch(r"\d+", part):
             seeds.append(int(part))
