@@ -79,7 +79,7 @@ def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
     run_train("--outdir", str(tmp_path / "a"), *common)
     args = build_parser().parse_args(["train", "--outdir", str(tmp_path / "b"), *common])
     prep = prepare_run(args)
-    train(prep.config, prep.run_dir, device="cpu", max_steps=3)  # Stops mid-tick, like Ctrl-C.
+    assert train(prep.config, prep.run_dir, device="cpu", max_steps=3)[1] is False  # Stops mid-tick, like Ctrl-C.
     assert "interrupted" in (prep.run_dir / "log.txt").read_text()
     run_train("--resume", str(prep.run_dir))
     a, b = final_snapshot(only_run(tmp_path / "a")), final_snapshot(prep.run_dir)
@@ -101,14 +101,25 @@ def test_dry_run_prints_resolved_config(toy_data, tmp_path, capsys):
     (["--data", "{data}", "--gpus", "3", "--batch", "8"], "multiple of --gpus"),
     (["--data", "{data}", "--batch", "8", "--batch-gpu", "3"], "multiple of"),
     (["--data", "{data}", "--cfg", "stylegan9"], "--cfg"),
+    (["--data", "{data}", "--batch", "0"], "argument --batch: must be >= 1, got 0"),
+    (["--data", "{data}", "--mbstd-group", "0"], "argument --mbstd-group: must be >= 1"),
+    (["--data", "{data}", "--seed", "-5"], "argument --seed: must be in 0..4.29497e+09, got -5"),
+    (["--data", "{data}", "--p", "7"], "argument --p: must be in 0..1"),
+    (["--data", "{data}", "--kimg", "-1"], "argument --kimg: must be > 0"),
+    (["--data", "{data}", "--augpipe", "xyz"], "argument --augpipe: invalid choice: 'xyz'"),
+    (["--data", "{data}", "--batch", "6"], "--batch 6 (per GPU: 6) must be a multiple of --mbstd-group 4"),
+    (["--data", "{data}", "--metrics", "bogus"], "--metrics: unknown metric 'bogus'"),
+    (["--data", "{data}", "--device", "tpu"], "unknown device 'tpu'"),
+    (["--resume", "{tmp}/nope"], "--resume {tmp}/nope: no such run directory or file"),
 ])
 def test_bad_arguments_are_one_line_errors(toy_data, tmp_path, args, message):
     args = [a.format(tmp=tmp_path, data=toy_data) for a in args]
     r = cli("train", "--outdir", str(tmp_path / "runs"), *args, "--dry-run",
             env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 2, r.stderr
-    assert message in r.stderr and "Traceback" not in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    assert message.format(tmp=tmp_path) in r.stderr and "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if not line.startswith(("usage:", " "))]
+    assert len(lines) == 1  # One error line (argparse prints its usage block before it).
 
 
 def test_resolution_mismatch_on_transfer_is_an_error(toy_data, tmp_path):
@@ -273,3 +284,38 @@ def test_training_ignores_compile_where_compiled_graphs_ignore_requires_grad(mon
         warnings.simplefilter("error")  # Decided once per Nets: no warning at later steps.
         assert main_phase_nets(n, perf.Speed(compile="default")) is n
         assert main_phase_nets(n, perf.Speed()) is n
+
+
+def test_resume_refuses_a_finished_run_and_warns_about_ignored_flags(toy_data, tmp_path, capsys):
+    run_train("--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "0.016", "--aug", "noaug")
+    run = only_run(tmp_path / "runs")
+    before = (run / "config.json").read_text()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--kimg", "0.008"]) == 2  # Already there: nothing is changed.
+    assert "already at kimg 0.016, at or past --kimg 0.008" in capsys.readouterr().err
+    assert (run / "config.json").read_text() == before
+    assert main(["train", "--resume", str(run), "--kimg", "0.024", "--gamma", "5", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --resume" in err and "ignored: --gamma (only --kimg" in err
+    assert json.loads((run / "config.json").read_text())["train"]["gamma"] != 5
+
+
+def test_an_interrupted_run_exits_130(toy_data, tmp_path, monkeypatch, capsys):
+    from stylegan.train import loop
+
+    monkeypatch.setattr(loop.StopRequest, "requested", lambda self, d: True)  # As after Ctrl-C, at the first step.
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1"]) == 130
+    run = only_run(tmp_path / "runs")
+    assert "interrupted; continue with: stylegan train --resume" in capsys.readouterr().err
+    assert list(run.glob("network-snapshot-*.safetensors")) and not (run / "samples.png").exists()
+
+
+def test_conditional_run_with_fewer_labelled_images_than_the_grid(tmp_path):
+    (tmp_path / "lab").mkdir()
+    data = disc_images(tmp_path / "lab", 16, n=6)
+    labels = [[f"{i:02d}.png", i % 3] for i in range(6)]
+    (data / "dataset.json").write_text(json.dumps({"labels": labels}))
+    run_train("--outdir", str(tmp_path / "runs"), "--data", str(data), *TINY, "--cond", "--grid", "4x4",
+              "--kimg", "0.008", "--aug", "noaug")  # 16 grid cells, 6 images: their labels repeat.
+    run = only_run(tmp_path / "runs")
+    assert (run / "fakes_init.png").is_file() and checkpoint.read(final_snapshot(run).path).has("D")

@@ -25,6 +25,29 @@ def finite_float(text: str) -> float:
     return v
 
 
+def bounded(kind: type, lo: float | None = None, hi: float | None = None, above: float | None = None):
+    """argparse type: an int (kind=int) or finite float in [lo, hi], or > `above`; refused at parse time."""
+    if above is not None:
+        expected = f"> {above:g}"
+    else:
+        expected = f"in {lo:g}..{hi:g}" if lo is not None and hi is not None else f">= {lo:g}"
+
+    def parse(text: str):
+        v = finite_float(text) if kind is float else _int(text)
+        if (lo is not None and v < lo) or (hi is not None and v > hi) or (above is not None and v <= above):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
+        return v
+
+    return parse
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
 def output_dir(text: str) -> str:
     """argparse type of an output folder: refused at parse time, before any work, if a file stands in its way."""
     try:

@@ -3,7 +3,7 @@
 Flags keep the official names. --preset picks hyperparameters (official table plus `small`, a 32x32 model that
 trains on 2 CPU cores); explicit flags override it; --dry-run prints the resolved config. Progress goes to the
 terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK.safetensors.
-Ctrl-C writes a snapshot and exits; `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
+Ctrl-C writes a snapshot and exits (status 130); `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
 (our snapshot or an official .pkl) starts a new run from those weights (transfer learning).
 
 Examples:
@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .common import finite_float, output_dir
+from ..train.augment import AUGMENT_PRESETS
+from .common import bounded, output_dir
 
 HELP = "train a network (StyleGAN2 recipe, ADA, exact resume, torchrun)"
 
@@ -58,40 +59,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default=None, help="hyperparameters: auto | stylegan2 | paper256 | paper512 | "
                    "paper1024 | cifar | small (default: auto)")
     g.add_argument("--resume", metavar="RUN_DIR|FILE", help="continue a run directory, or start from weights")
-    g.add_argument("--kimg", type=finite_float, metavar="KIMG", help="total training length in kimg")
-    g.add_argument("--tick", type=finite_float, metavar="KIMG", help="progress report interval in kimg")
-    g.add_argument("--snap", type=int, metavar="TICKS", help="snapshot interval in ticks (0 = only at the end)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--kimg", type=bounded(float, above=0), metavar="KIMG", help="total training length in kimg")
+    g.add_argument("--tick", type=bounded(float, above=0), metavar="KIMG", help="progress report interval in kimg")
+    g.add_argument("--snap", type=bounded(int, 0), metavar="TICKS",
+                   help="snapshot interval in ticks (0 = only at the end)")
+    g.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="random seed (default: 0)")
     g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
     g.add_argument("--metrics", default="none", metavar="LIST", help="metrics at each snapshot, or none")
     g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | auto (default: auto)")
     g.add_argument("--grid", type=grid_arg, metavar="WxH", help="snapshot image grid, e.g. 8x4 (default: automatic)")
     g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
     g = p.add_argument_group("hyperparameters (default: from --preset)")
-    g.add_argument("--gpus", type=int, default=1, help="processes; >1 launches torchrun (default: 1)")
-    g.add_argument("--batch", type=int, help="total batch size")
-    g.add_argument("--batch-gpu", type=int, help="batch per process; gradients accumulate when smaller")
-    g.add_argument("--gamma", type=finite_float, help="R1 regularization weight")
-    g.add_argument("--subset", type=int, metavar="N", help="train on a random subset of N images (seeded)")
+    g.add_argument("--gpus", type=bounded(int, 1), default=1, help="processes; >1 launches torchrun (default: 1)")
+    g.add_argument("--batch", type=bounded(int, 1), help="total batch size")
+    g.add_argument("--batch-gpu", type=bounded(int, 1), help="batch per process; gradients accumulate when smaller")
+    g.add_argument("--gamma", type=bounded(float, 0), help="R1 regularization weight")
+    g.add_argument("--subset", type=bounded(int, 1), metavar="N", help="train on a random subset of N images (seeded)")
     g.add_argument("--mirror", type=bool_arg, nargs="?", const=True, default=False, help="x-flip augmentation")
     g.add_argument("--cond", type=bool_arg, nargs="?", const=True, default=False, help="train on dataset labels")
-    g.add_argument("--cbase", type=int, help="channel base")
-    g.add_argument("--cmax", type=int, help="max channels")
-    g.add_argument("--map-depth", type=int, help="mapping network depth")
-    g.add_argument("--glr", type=finite_float, help="G learning rate")
-    g.add_argument("--dlr", type=finite_float, help="D learning rate")
-    g.add_argument("--mbstd-group", type=int, help="minibatch std group size")
+    g.add_argument("--cbase", type=bounded(int, 1), help="channel base")
+    g.add_argument("--cmax", type=bounded(int, 1), help="max channels")
+    g.add_argument("--map-depth", type=bounded(int, 1), help="mapping network depth")
+    g.add_argument("--glr", type=bounded(float, above=0), help="G learning rate")
+    g.add_argument("--dlr", type=bounded(float, above=0), help="D learning rate")
+    g.add_argument("--mbstd-group", type=bounded(int, 1), help="minibatch std group size")
     g.add_argument("--fp32", type=bool_arg, nargs="?", const=True, default=False, help="disable mixed precision")
-    g.add_argument("--workers", type=int, default=3, help="data loader processes (default: 3)")
+    g.add_argument("--workers", type=bounded(int, 0), default=3, help="data loader processes (default: 3)")
     g.add_argument("--loss", default="stylegan2", choices=["stylegan2", "r3gan"], help="GAN loss (default: stylegan2)")
     g = p.add_argument_group("augmentation and transfer learning")
     g.add_argument("--aug", default="ada", choices=["ada", "fixed", "noaug"], help="augmentation mode (default: ada)")
-    g.add_argument("--p", type=finite_float, help="augment probability for --aug fixed (default 0.2)")
-    g.add_argument("--target", type=finite_float, default=0.6, help="ADA target (default: 0.6)")
-    g.add_argument("--augpipe", default="bgc", help="augmentation ops: blit, geom, color, filter, noise, cutout, "
-                   "bg, bgc, bgcf, bgcfn, bgcfnc (default: bgc)")
-    g.add_argument("--ada-kimg", type=finite_float, help="ADA speed (default: 500, 100 when fine-tuning)")
-    g.add_argument("--freezed", type=int, default=0, help="freeze the first N D layers (Freeze-D)")
+    g.add_argument("--p", type=bounded(float, 0, 1), help="augment probability for --aug fixed (default 0.2)")
+    g.add_argument("--target", type=bounded(float, 0, 1), default=0.6, help="ADA target (default: 0.6)")
+    g.add_argument("--augpipe", default="bgc", choices=AUGMENT_PRESETS, metavar="PIPE",
+                   help=f"augmentation ops: {', '.join(AUGMENT_PRESETS)} (default: bgc)")
+    g.add_argument("--ada-kimg", type=bounded(float, above=0), help="ADA speed (default: 500, 100 when fine-tuning)")
+    g.add_argument("--freezed", type=bounded(int, 0), default=0, help="freeze the first N D layers (Freeze-D)")
 
 
 def run(args) -> int:
@@ -102,7 +104,8 @@ def run(args) -> int:
         return _launch_torchrun(args)
     from ..checkpoint import resolve_device
 
-    d = init(resolve_device(args.device).type) if world > 1 else None
+    device = resolve_device(args.device)  # A bad --device is an error before a run directory exists.
+    d = init(device.type) if world > 1 else None
     if d is not None and args.gpus != world:
         raise UserError(f"--gpus {args.gpus} does not match torchrun's {world} processes")
     from ..train.config import TrainConfig
@@ -122,14 +125,16 @@ def run(args) -> int:
         cfg, run_dir, resume = prepared.config, prepared.run_dir, prepared.resume
     from ..train.loop import train
 
-    last = train(cfg, run_dir, device=args.device, resume=resume)
+    last, finished = train(cfg, run_dir, device=args.device, resume=resume)
     if d is None or d.is_main:
-        if last is not None:
+        if last is not None and finished:
             samples = _write_samples(last, run_dir / "samples.png")
             print(f"network: {last}")
             print(f"samples: {samples}")
         print(f"run directory: {run_dir}")
-    return 0
+        if not finished:
+            print(f"interrupted; continue with: stylegan train --resume {run_dir}", file=sys.stderr)
+    return 0 if finished else 130  # (As for Ctrl-C: scripts can tell a stopped run from a finished one.)
 
 
 def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:

@@ -174,14 +174,16 @@ def _open(spec_or_dataset, options: MetricOptions, use_labels: bool = False):
     return open_dataset(str(spec_or_dataset), use_labels=use_labels, cache_dir=cache)
 
 
-def check_names(names: list[str], two_set: bool) -> list[MetricSpec]:
+def check_names(names: list[str], two_set: bool, flag: str | None = None) -> list[MetricSpec]:
+    """The specs of `names`; a UserError (prefixed with `flag` if given) naming an unknown one."""
     specs = []
     for name in names:
         spec = METRICS.get(name)
         if spec is None or spec.two_set != two_set:
             valid = ", ".join(n for n, s in METRICS.items() if s.two_set == two_set)
             mode = "between two image sets (--data A --ref B)" if two_set else "of a network (--network)"
-            raise UserError(f"unknown metric {name!r} for measuring {mode}; choose from: {valid}")
+            raise UserError(f"{flag}: unknown metric {name!r}; choose from: {valid}" if flag else
+                            f"unknown metric {name!r} for measuring {mode}; choose from: {valid}")
         specs.append(spec)
     if not specs:
         raise UserError("no metrics given")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .rundir import create_run_dir, read_config, run_name, write_config
 
 # What may change when continuing a run; anything else would make it a different run.
 RESUME_OVERRIDES = ("kimg", "tick", "snap", "metrics", "workers")
+NOT_HYPERPARAMETERS = ("command", "resume", "dry_run", "device", "gpus")  # How to run, not what.
 
 
 @dataclass
@@ -26,6 +28,8 @@ class PreparedRun:
 
 
 def prepare_run(args) -> PreparedRun:
+    if args.resume and not Path(args.resume).exists():
+        raise UserError(f"--resume {args.resume}: no such run directory or file")
     if args.resume and Path(args.resume).is_dir():
         return _continue_run(args)
     if not args.outdir or not args.data:
@@ -55,14 +59,25 @@ def prepare_run(args) -> PreparedRun:
 
 
 def _metric_list(text: str | None) -> tuple[str, ...]:
+    """--metrics as names, checked now (not at the first snapshot)."""
     if not text or text.strip().lower() == "none":
         return ()
-    return tuple(m.strip() for m in text.split(",") if m.strip())
+    from ..metrics.registry import check_names
+
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    check_names(list(names), two_set=False, flag="--metrics")
+    return names
 
 
 def _continue_run(args) -> PreparedRun:
     run_dir = Path(args.resume)
     cfg = read_config(run_dir)
+    ignored = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+               if not k.startswith("_") and k not in (*RESUME_OVERRIDES, *NOT_HYPERPARAMETERS)
+               and v != args._parser.get_default(k)]
+    if ignored:
+        warnings.warn(f"--resume {run_dir} continues with the run's own config; ignored: {', '.join(ignored)} "
+                      f"(only --{', --'.join(RESUME_OVERRIDES)} can change)", stacklevel=2)
     changes = {"kimg": args.kimg, "tick": args.tick, "snap": args.snap,
                "metrics": _metric_list(args.metrics) if args.metrics != "none" else None,
                "workers": args.workers if args.workers != 3 else None}
@@ -70,8 +85,12 @@ def _continue_run(args) -> PreparedRun:
     if not args.dry_run:
         from .state import latest_snapshot
 
-        if latest_snapshot(run_dir) is None:
+        snap = latest_snapshot(run_dir)
+        if snap is None:
             raise UserError(f"--resume {run_dir}: no complete snapshot to continue from")
+        if snap[1]["cur_nimg"] >= cfg.kimg * 1000:
+            raise UserError(f"--resume {run_dir}: already at kimg {snap[1]['cur_nimg'] / 1000:g}, at or past "
+                            f"--kimg {cfg.kimg:g}; pass a larger --kimg to train on")
         doc = json.loads((run_dir / "config.json").read_text())
         doc["train"] = cfg.to_dict()
         write_text_atomic(run_dir / "config.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -52,9 +52,9 @@ class StopRequest:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: bool = False,
-          max_steps: int | None = None) -> Path | None:
-    """Train (or resume) the run in run_dir. Returns the last snapshot written. `max_steps` stops early, as an
-    interrupt would (used by tests)."""
+          max_steps: int | None = None) -> tuple[Path | None, bool]:
+    """Train (or resume) the run in run_dir. Returns the last snapshot written and whether training reached
+    cfg.kimg (False: stopped by SIGINT/SIGTERM, or by `max_steps`, as an interrupt would; used by tests)."""
     run_dir = Path(run_dir)
     d = distributed.init(resolve_device(device).type)
     dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, xflip=cfg.mirror,
@@ -75,7 +75,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
     rep = Reporter(run_dir, cfg.kimg, st.cur_nimg, enabled=d.is_main)
     gw, gh = cfg.grid or grid_size(cfg.G.img_resolution, d.device)
     grid_z = torch.from_numpy(np.random.RandomState(cfg.seed).randn(gw * gh, cfg.G.z_dim)).float().to(d.device)
-    grid_c = reals.labels[torch.from_numpy(np.random.RandomState(123).permutation(reals.n)[: gw * gh] % reals.n)]
+    order = np.random.RandomState(123).permutation(reals.n)  # Labels of random reals, repeated if there are fewer.
+    grid_c = reals.labels[torch.from_numpy(order[np.arange(gw * gh) % reals.n])]
     if d.is_main and snap is None:
         save_reals_grid(run_dir / "reals.png", reals, gw, gh)
         save_fakes_grid(run_dir / "fakes_init.png", n.G_ema, grid_z, grid_c.to(d.device), gw)
@@ -118,7 +119,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: b
     rep.log(f"{'interrupted' if not done else 'finished'} at kimg {st.cur_nimg / 1000:.1f} "
             f"({kimg_done:.1f} kimg in {time.time() - t_start:.0f}s); run directory: {run_dir}")
     distributed.shutdown(d)
-    return last
+    return last, done
 
 
 def _reals(dataset, cfg: TrainConfig, d: distributed.Dist, rounds: int, start_step: int):

@@ -88,10 +88,11 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
         raise UserError(f"--batch {batch} must be a multiple of --gpus {o.gpus}")
     if batch % (o.gpus * batch_gpu):
         raise UserError(f"--batch {batch} must be a multiple of --gpus {o.gpus} x --batch-gpu {batch_gpu}")
+    per_gpu = f"--batch-gpu {batch_gpu}" if o.batch_gpu else f"--batch {batch} (per GPU: {batch_gpu})"
     if batch_gpu < mbstd_group:
-        raise UserError(f"--batch-gpu {batch_gpu} cannot be smaller than --mbstd-group {mbstd_group}")
+        raise UserError(f"{per_gpu} cannot be smaller than --mbstd-group {mbstd_group}")
     if batch_gpu % mbstd_group:
-        raise UserError(f"--batch-gpu {batch_gpu} must be a multiple of --mbstd-group {mbstd_group}")
+        raise UserError(f"{per_gpu} must be a multiple of --mbstd-group {mbstd_group}")
     if not 0 <= o.target <= 1:
         raise UserError(f"--target must be in [0, 1], got {o.target}")
     if o.aug not in ("ada", "fixed", "noaug"):
