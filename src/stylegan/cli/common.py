@@ -48,13 +48,18 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def output_dir(text: str) -> str:
-    """argparse type of an output folder: refused at parse time, before any work, if a file stands in its way."""
+def _argparse_checked(check, text: str) -> str:
+    """`text` after check(text); its UserError as argparse's error (reported with the option's name)."""
     try:
-        check_output_dir(text)
+        check(text)
     except UserError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
+
+
+def output_dir(text: str) -> str:
+    """argparse type of an output folder: refused at parse time, before any work, if a file stands in its way."""
+    return _argparse_checked(check_output_dir, text)
 
 
 def output_file(*suffixes: str):
@@ -64,11 +69,7 @@ def output_file(*suffixes: str):
     def check(text: str) -> str:
         if suffixes and Path(text).suffix.lower() not in suffixes:
             raise argparse.ArgumentTypeError(f"{text}: expected a file name ending in {' or '.join(suffixes)}")
-        try:
-            check_output_file(text)
-        except UserError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-        return text
+        return _argparse_checked(check_output_file, text)
 
     return check
 
