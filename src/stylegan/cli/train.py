@@ -125,7 +125,7 @@ def run(args) -> int:
         cfg, run_dir, resume = prepared.config, prepared.run_dir, prepared.resume
     from ..train.loop import train
 
-    last, finished = train(cfg, run_dir, device=args.device, resume=resume)
+    last, finished = train(cfg, run_dir, device=device, resume=resume)
     if d is None or d.is_main:
         if last is not None and finished:
             samples = _write_samples(last, run_dir / "samples.png")

@@ -85,10 +85,15 @@ class Network:
 
     def set_transform(self, translate: tuple[float, float], rotate: float) -> None:
         """StyleGAN3: the user transform for the next synthesis call; (0, 0), 0 restores the network's own."""
-        if translate == (0.0, 0.0) and rotate == 0.0:
+        if is_own_transform(translate, rotate):
             self.G.synthesis.input.transform.copy_(self.own_transform)
         else:
             set_input_transform(self.G, translate, rotate)
+
+
+def is_own_transform(translate: tuple[float, float], rotate: float) -> bool:
+    """No tx/ty/rot: render with the network's own input transform (and claim no transform in the provenance)."""
+    return translate == (0.0, 0.0) and rotate == 0.0
 
 
 def request_ws(net: Network, req: RenderRequest) -> torch.Tensor:
@@ -133,7 +138,7 @@ def png_bytes(img: np.ndarray, req: RenderRequest, net: Network) -> bytes:
         fields.update(mix_seed=req.mix_seed, mix_layers=",".join(map(str, req.mix_layers)))
     if req.dirs:
         fields.update(sefa_directions=",".join(map(str, req.dirs)), strengths=",".join(f"{s:g}" for s in req.strengths))
-    if net.has_transform and (req.translate, req.rotate) != ((0.0, 0.0), 0.0):  # (Else the network's own.)
+    if net.has_transform and not is_own_transform(req.translate, req.rotate):
         fields.update(translate=f"{req.translate[0]:g},{req.translate[1]:g}", rotate=f"{req.rotate:g}")
     info = PIL.PngImagePlugin.PngInfo()
     for k, v in provenance(**fields).items():

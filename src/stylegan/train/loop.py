@@ -51,7 +51,7 @@ class StopRequest:
             signal.signal(s, h)
 
 
-def train(cfg: TrainConfig, run_dir: str | Path, device: str = "auto", resume: bool = False,
+def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "auto", resume: bool = False,
           max_steps: int | None = None) -> tuple[Path | None, bool]:
     """Train (or resume) the run in run_dir. Returns the last snapshot written and whether training reached
     cfg.kimg (False: stopped by SIGINT/SIGTERM, or by `max_steps`, as an interrupt would; used by tests)."""
