@@ -47,14 +47,17 @@ def _default_file_mode() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on error delete it.
 
     Works for files and directories (whatever the caller creates at the yielded path). An existing file at `path` is
-    replaced; an existing folder is refused (UserError) before the caller starts. A file made at the temporary path
-    gets the permissions of a newly created file (umask), whatever the writer chose.
+    replaced; an existing folder is refused (UserError) before the caller starts, unless `replace_folder` (the caller
+    has checked that it may go): it is then deleted only once the new one is complete. A file made at the temporary
+    path gets the permissions of a newly created file (umask), whatever the writer chose.
     """
-    path = check_output_file(path)
+    path = Path(path)
+    if not (replace_folder and path.is_dir()):
+        check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
@@ -66,7 +69,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.chmod(tmp, _default_file_mode())
         elif path.is_file():
             path.unlink()  # A folder replaces a file of the same name.
-        os.replace(tmp, path)
+        if path.is_dir():  # Only with replace_folder: moved aside, then deleted once the new one is in place.
+            old = tmp.with_name(tmp.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

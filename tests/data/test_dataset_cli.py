@@ -50,3 +50,21 @@ def test_cli_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["dataset", "--help"])
     assert "Examples:" in capsys.readouterr().out
+
+
+def test_cli_folder_dest_empty_or_overwritten(awkward_dir, tmp_path, capsys):
+    dest = tmp_path / "ds"
+    dest.mkdir()  # An empty folder is filled as is.
+    args = ["dataset", "--source", str(awkward_dir), "--dest", str(dest), "--resolution", "16"]
+    assert main(args) == 0
+    assert (dest / "dataset.json").is_file()
+    (dest / "stale.txt").write_text("from the old dataset")
+    assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert main(args + ["--max-images", "3", "--overwrite"]) == 0  # The old dataset folder is replaced whole.
+    files = sorted(p.name for p in dest.rglob("*") if p.is_file())
+    assert len([f for f in files if f.endswith(".png")]) == 3 and "stale.txt" not in files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["awkward", "ds", "ds-preview.png", "ds-report.txt"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert main(["dataset", "--source", str(awkward_dir), "--dest", str(tmp_path / "mine"), "--overwrite"]) == 2
+    assert "not a dataset" in capsys.readouterr().err and (tmp_path / "mine" / "notes.txt").read_text() == "keep"

@@ -62,6 +62,12 @@ def output_dir(text: str) -> str:
     return _argparse_checked(check_output_dir, text)
 
 
+def output_parent(text: str) -> str:
+    """argparse type of an output whose own checks come later (a dataset's --dest may be an existing folder or zip):
+    refused at parse time only if a file stands where one of its parent folders should be."""
+    return _argparse_checked(lambda t: check_output_dir(Path(t).parent), text)
+
+
 def output_file(*suffixes: str):
     """argparse type of an output file with one of `suffixes` (any if none): refused at parse time if it is an
     existing folder, a file stands where its folder should be, or its suffix is not one of them."""

@@ -22,7 +22,7 @@ import sys
 
 import PIL.ImageColor
 
-from .common import output_file
+from .common import output_parent
 
 HELP = "prepare a dataset from a folder or zip of pictures"
 
@@ -55,7 +55,7 @@ def color_arg(text: str) -> tuple[int, int, int]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, metavar="SRC", help="folder (searched recursively) or .zip of pictures")
-    p.add_argument("--dest", type=output_file(), required=True, metavar="DST",
+    p.add_argument("--dest", type=output_parent, required=True, metavar="DST",
                    help="output folder or .zip (uncompressed, official layout)")
     p.add_argument("--resolution", type=resolution_arg, metavar="N",
                    help="output size in pixels, a power of two (WxH for center-crop-wide); default: from the pictures")

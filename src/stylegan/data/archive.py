@@ -108,10 +108,12 @@ def encode_png(arr: np.ndarray, compress_level: int) -> bytes:
 
 
 @contextlib.contextmanager
-def layout_writer(dest: str | Path) -> Iterator[Callable[[str, bytes], None]]:
-    """Yield put(name, data) writing into a folder or an uncompressed zip; `dest` appears only if the block succeeds."""
+def layout_writer(dest: str | Path, replace: bool = False) -> Iterator[Callable[[str, bytes], None]]:
+    """Yield put(name, data) writing into a folder or an uncompressed zip; `dest` appears only if the block succeeds.
+
+    An existing `dest` folder is replaced (only once the new one is complete) if `replace`, else refused."""
     dest = Path(dest)
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, replace_folder=replace) as tmp:
         if dest.suffix.lower() == ".zip":
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
 

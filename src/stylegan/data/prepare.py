@@ -78,8 +78,8 @@ def side_paths(dest: str | Path) -> tuple[Path, Path]:
 def _check_paths(source: Path, dest: Path, overwrite: bool) -> None:
     if dest.suffix.lower() in _NOT_A_DEST or (dest.is_file() and dest.suffix.lower() != ".zip"):
         raise UserError(f"{dest}: the destination must be a folder or a .zip")
-    if dest.exists():
-        looks_like_data = dest.is_file() or (dest / LABELS_FILE).exists() or not any(dest.iterdir())
+    if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):  # An empty folder is simply filled.
+        looks_like_data = dest.is_file() or (dest / LABELS_FILE).exists()
         if not overwrite or not looks_like_data:
             why = ("pass --overwrite to replace it" if looks_like_data
                    else "it is a non-empty folder that is not a dataset")
@@ -229,7 +229,7 @@ def prepare_dataset(source: str | Path, dest: str | Path, options: PrepareOption
     width = _choose_resolution(candidates, options)
     height = options.wide_height or width
     channels = 4 if options.keep_alpha else 1 if all(c.gray for c in candidates) else 3
-    with layout_writer(dest) as put:
+    with layout_writer(dest, replace=dest.is_dir()) as put:  # _check_paths allowed it.
         results, sample = _write_images(archive, put, candidates, options, width, height, channels, progress)
         kept = [r for r in results.values() if r.kept_as]
         if not kept:
