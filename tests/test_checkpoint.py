@@ -113,6 +113,18 @@ def test_model_id_is_that_of_the_weights_read(tmp_path, tiny_G):
     assert G.model_id == checkpoint.model_id(G) != mid
 
 
+def test_non_finite_weights_warn_on_load(tmp_path, tiny_G, recwarn):
+    path = tmp_path / "diverged.safetensors"
+    checkpoint.save(tiny_G, path)
+    checkpoint.load(path)
+    assert not [w for w in recwarn if "NaN" in str(w.message)]
+    with torch.no_grad():
+        next(tiny_G.parameters())[:2].fill_(float("nan"))
+    checkpoint.save(tiny_G, path)
+    with pytest.warns(UserWarning, match=r"diverged.safetensors: \d+ of the G_ema weights are NaN or infinite"):
+        checkpoint.load(path)
+
+
 def test_unknown_device_is_a_user_error():
     with pytest.raises(checkpoint.UserError, match="unknown device 'foo'"):
         checkpoint.resolve_device("foo")

@@ -176,6 +176,10 @@ def load(path: str | Path, device: str | torch.device | None = "cpu", which: str
     if stored and which == "G_ema" and stored != G.model_id:
         warnings.warn(f"{path}: the stored model id {stored[:12]}… does not match the weights' ({G.model_id[:12]}…): "
                       "the file was changed after it was written; using the weights' id", stacklevel=2)
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in G.state_dict().values() if t.is_floating_point())
+    if bad:
+        warnings.warn(f"{path}: {bad} of the {which} weights are NaN or infinite (did its training diverge?); its "
+                      "images will be blank or noise", stacklevel=2)
     G = G.to(resolve_device(device)).eval().requires_grad_(False)
     G.metadata = meta
     return G
