@@ -65,6 +65,14 @@ def test_freeze_d_keeps_first_layers_fixed(data16, tmp_path):
     assert not torch.equal(D["b16.conv1.weight"], init.b16.conv1.weight.detach())  # The next layer trains.
 
 
+def test_freezed_beyond_d_layers_is_refused_before_a_run_dir(data16, tmp_path, capsys):
+    from stylegan.cli import main
+
+    assert main(["train", "--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--freezed", "99"]) == 2
+    assert "--freezed 99: this discriminator has only" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_finetune_official_snapshot(official, data32, tmp_path):
     pkl = official / "snapshot-stylegan3-sg2.pkl"
     run_train("--outdir", str(tmp_path / "ft"), "--data", str(data32), "--resume", str(pkl), "--batch", "8",

@@ -51,6 +51,10 @@ def prepare_run(args) -> PreparedRun:
     cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
     if args.resume:
         cfg = _transfer_config(cfg, args, dataset)
+    if cfg.freezed:
+        from .setup import check_freezed
+
+        check_freezed(cfg)
     if args.dry_run:
         return PreparedRun(cfg, None, resume=False)
     run_dir = create_run_dir(args.outdir, run_name(cfg, dataset.name))

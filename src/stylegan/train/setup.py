@@ -77,6 +77,11 @@ def frozen_layers(D: Discriminator, freezed: int) -> list[torch.nn.Module]:
     return layers[:freezed]
 
 
+def check_freezed(cfg: TrainConfig) -> None:
+    """--freezed against the discriminator `cfg` describes: a UserError before a run directory exists, not after."""
+    frozen_layers(Discriminator(cfg.D), cfg.freezed)
+
+
 def trainable_D_params(D: Discriminator, freezed: int) -> list[torch.nn.Parameter]:
     frozen = {id(p) for layer in frozen_layers(D, freezed) for p in layer.parameters()}
     return [p for p in D.parameters() if id(p) not in frozen]
