@@ -83,6 +83,18 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
             tmp.unlink()
 
 
+def remove_partials(folder: str | Path) -> list[Path]:
+    """Delete the temporary files and folders of atomic writes that never finished in `folder` (a process killed
+    mid-write: kill -9, power loss); returns what was removed. Only for folders one process writes at a time."""
+    removed = sorted(Path(folder).glob(".*.partial"))
+    for p in removed:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return removed
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

@@ -81,7 +81,10 @@ def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
     prep = prepare_run(args)
     assert train(prep.config, prep.run_dir, device="cpu", max_steps=3)[1] is False  # Stops mid-tick, like Ctrl-C.
     assert "interrupted" in (prep.run_dir / "log.txt").read_text()
+    leftover = prep.run_dir / ".network-snapshot-000096.safetensors.x1y2.partial"  # As kill -9 mid-write leaves it.
+    leftover.write_bytes(b"half a file")
     run_train("--resume", str(prep.run_dir))
+    assert not leftover.exists()
     a, b = final_snapshot(only_run(tmp_path / "a")), final_snapshot(prep.run_dir)
     for k in a.tensors:
         assert torch.equal(a.tensors[k], b.tensors[k]), k

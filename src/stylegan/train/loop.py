@@ -18,6 +18,7 @@ import torch
 
 from ..checkpoint import resolve_device
 from ..data.dataset import open_dataset
+from ..files import remove_partials
 from . import distributed
 from .config import TrainConfig
 from .progress import TICK_FIELDS, Reporter, grid_size, save_ada_plot, save_fakes_grid, save_reals_grid
@@ -64,6 +65,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
     st, tick = StepState(pl_mean=torch.zeros([], device=d.device)), TickState()
     ada = _make_ada(cfg)
     snap = latest_snapshot(run_dir) if resume else None
+    if resume and d.is_main:
+        for p in remove_partials(run_dir):  # Left by a run killed mid-write; never a complete file.
+            print(f"removed the unfinished {p.name} of an earlier process")
     if snap is not None:
         _restore(n, opt, st, tick, ada, *snap)
     elif cfg.resume_from:
