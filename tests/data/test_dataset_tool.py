@@ -154,6 +154,16 @@ def test_failure_leaves_nothing(awkward_dir, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["awkward"]  # no partial files either
 
 
+def test_a_dataset_never_appears_without_its_report(awkward_dir, tmp_path, monkeypatch):
+    def interrupted(path, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prepare, "write_text_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset(awkward_dir, tmp_path / "x.zip", PrepareOptions(resolution=16))
+    assert not (tmp_path / "x.zip").exists()  # (A rerun prepares it again, report and all.)
+
+
 def test_bad_inputs_are_user_errors(awkward_dir, tmp_path):
     with pytest.raises(UserError, match="nope"):
         prepare_dataset(tmp_path / "nope", tmp_path / "o.zip")

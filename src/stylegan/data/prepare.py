@@ -239,14 +239,15 @@ def prepare_dataset(source: str | Path, dest: str | Path, options: PrepareOption
         put(LABELS_FILE, json_bytes({"labels": label_list, **({"class_names": class_names} if class_names else {})}))
         meta = {f.kept_as: {"source": f.source, **(extra_meta or {}).get(f.source, {})} for f in kept}
         put(META_FILE, json_bytes({"images": meta}))
+        # The preview and report before the dataset appears: an interrupted run never leaves a dataset without them.
+        preview, report_path = side_paths(dest)
+        save_png(preview, make_grid(np.stack(sample), pad=1))
+        all_results = {**skipped, **results}
+        report = PrepareReport(
+            source=str(source), dest=str(dest), resolution=width, channels=channels,
+            files=tuple(all_results[n] for n in archive.names if n in all_results), label_dim=label_dim,
+            class_names=tuple(class_names), not_processed=len(candidates) - len(results),
+            preview=str(preview), report_path=str(report_path))
+        write_text_atomic(report_path, report.to_text())
     archive.close()
-    preview, report_path = side_paths(dest)
-    save_png(preview, make_grid(np.stack(sample), pad=1))
-    all_results = {**skipped, **results}
-    report = PrepareReport(
-        source=str(source), dest=str(dest), resolution=width, channels=channels,
-        files=tuple(all_results[n] for n in archive.names if n in all_results), label_dim=label_dim,
-        class_names=tuple(class_names), not_processed=len(candidates) - len(results),
-        preview=str(preview), report_path=str(report_path))
-    write_text_atomic(report_path, report.to_text())
     return report
