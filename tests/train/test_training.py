@@ -313,6 +313,19 @@ def test_an_interrupted_run_exits_130(toy_data, tmp_path, monkeypatch, capsys):
     assert list(run.glob("network-snapshot-*.safetensors")) and not (run / "samples.png").exists()
 
 
+def test_an_error_in_the_loop_is_kept_in_log_txt(toy_data, tmp_path, monkeypatch):
+    from stylegan.train import loop
+
+    def failing_step(*args):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(loop, "train_step", failing_step)
+    with pytest.raises(RuntimeError, match="simulated"):
+        main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1"])
+    log = (only_run(tmp_path / "runs") / "log.txt").read_text()
+    assert "stopped at kimg 0.0 by an error: RuntimeError: CUDA out of memory (simulated)" in log
+
+
 def test_conditional_run_with_fewer_labelled_images_than_the_grid(tmp_path):
     (tmp_path / "lab").mkdir()
     data = disc_images(tmp_path / "lab", 16, n=6)

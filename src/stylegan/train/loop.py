@@ -116,6 +116,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
             stats, t_tick = Stats(), time.time()
             if done or interrupted:
                 break
+    except Exception as e:
+        rep.record_error(st.cur_nimg / 1000, e)
+        raise
     finally:
         stop.restore()
         rep.close()

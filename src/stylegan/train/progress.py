@@ -71,6 +71,12 @@ class Reporter:
                                      f"D {fmt(record['loss_D'])}, p {record['augment_p']:.3f}", refresh=False)
         self.log(line)
 
+    def record_error(self, kimg: float, error: BaseException) -> None:
+        """Keep why the run stopped in log.txt (the console shows the error itself)."""
+        if self.enabled:
+            with open(self.run_dir / "log.txt", "a") as f:
+                f.write(f"stopped at kimg {kimg:.1f} by an error: {type(error).__name__}: {error}\n")
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
