@@ -70,17 +70,22 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
         elif path.is_file():
             path.unlink()  # A folder replaces a file of the same name.
         if path.is_dir():  # Only with replace_folder: moved aside, then deleted once the new one is in place.
-            old = tmp.with_name(tmp.name + ".old")
+            old = tmp.with_suffix(".old.partial")
             os.replace(path, old)
             os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         else:
             os.replace(tmp, path)
     finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a folder tree, if there."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def remove_partials(folder: str | Path) -> list[Path]:
@@ -88,10 +93,7 @@ def remove_partials(folder: str | Path) -> list[Path]:
     mid-write: kill -9, power loss); returns what was removed. Only for folders one process writes at a time."""
     removed = sorted(Path(folder).glob(".*.partial"))
     for p in removed:
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
+        _remove(p)
     return removed
 
 
