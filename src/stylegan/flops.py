@@ -45,20 +45,33 @@ def _device(module: torch.nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module):
+    """Parameters without requires_grad for the block (as inference runs them), then as they were: the flop counter's
+    module tracker fails on a trainable parameter used directly as a layer's input (StyleGAN1's constant)."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
+
+
 def generator_flops(G: torch.nn.Module, batch: int = 1) -> int:
     """Forward FLOPs of G(z) for `batch` images (constant noise)."""
     def fn(z):
-        with torch.no_grad():
-            G(z, torch.zeros([batch, G.c_dim], device=z.device), noise_mode="const")
-    return count_flops(fn, (batch, G.z_dim), device=_device(G))
+        G(z, torch.zeros([batch, G.c_dim], device=z.device), noise_mode="const")
+    with torch.no_grad(), _frozen(G):
+        return count_flops(fn, (batch, G.z_dim), device=_device(G))
 
 
 def discriminator_flops(D: torch.nn.Module, batch: int = 1) -> int:
     """Forward FLOPs of D(img) for `batch` images."""
     def fn(img):
-        with torch.no_grad():
-            D(img, torch.zeros([batch, D.c_dim], device=img.device))
-    return count_flops(fn, (batch, D.img_channels, D.img_resolution, D.img_resolution), device=_device(D))
+        D(img, torch.zeros([batch, D.c_dim], device=img.device))
+    with torch.no_grad(), _frozen(D):
+        return count_flops(fn, (batch, D.img_channels, D.img_resolution, D.img_resolution), device=_device(D))
 
 
 def training_flops(G: torch.nn.Module, D: torch.nn.Module, batch: int, g_reg_interval: int | None = 4,

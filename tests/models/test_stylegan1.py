@@ -246,3 +246,13 @@ def test_feature_magnitude_script_writes_pngs(tmp_path):
     assert data["sg1"]["arch"] == "stylegan1" and len(data["sg1"]["layers"]) == 6
     assert data["sg2"]["arch"] == "stylegan2" and len(data["sg2"]["layers"]) == 5
     assert all(layer["spike_ratio_max"] >= layer["spike_ratio_mean"] >= 1 for layer in data["sg1"]["layers"])
+
+
+def test_flops_of_a_trainable_stylegan1(G):
+    """`inspect --flops` builds networks with trainable parameters; the counter failed on SG1's constant input."""
+    from stylegan.flops import generator_flops
+
+    G.requires_grad_(True)
+    flops = generator_flops(G)
+    assert all(p.requires_grad for p in G.parameters())  # Left as it was.
+    assert flops == generator_flops(G.requires_grad_(False)) > 0
