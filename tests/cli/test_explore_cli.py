@@ -149,6 +149,19 @@ def test_card_writes_page_and_images(net, tmp_path):
     assert "<td>msssim8</td>" in text and "computed for this card (8 samples)" in text
 
 
+def test_card_takes_the_metrics_detector_flags(net, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("STYLEGAN_INCEPTION", raising=False)
+    (tmp_path / "data").mkdir()
+    for i in range(4):
+        PIL.Image.new("RGB", (16, 16), (60 * i, 0, 0)).save(tmp_path / "data" / f"{i}.png")
+    fid = ["card", "--network", net, "--metrics", "fid50k_full", "--num", "8", "--data", str(tmp_path / "data")]
+    assert run(*fid, "--detector", str(tmp_path / "no.pt"), "--outdir", str(tmp_path / "a")) == 2
+    assert "--detector: " in capsys.readouterr().err  # The message names the flag the card has.
+    assert run(*fid, "--offline", "--outdir", str(tmp_path / "b")) == 2
+    assert "downloads are disabled; provide the inception detector with --detector PATH" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["mix", "--rows", "1", "--cols", "2", "--styles", "hair"], "unknown layer name 'hair'"),
     (["mix", "--rows", "1", "--cols", "2", "--styles", "0-40"], "out of range"),

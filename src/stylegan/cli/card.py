@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UserError
-from .common import add_device_argument, add_network_argument, load_network, output_dir
+from .common import (add_detector_arguments, add_device_argument, add_network_argument, load_network,
+                     output_dir)
 
 HELP = "write a model card (HTML page with uncurated grids, metrics, curves, provenance)"
 
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, metavar="DATASET", help="training data: provenance, and --metrics")
     p.add_argument("--metrics", default=None, metavar="LIST", help="compute these metrics now (e.g. fid50k_full)")
     p.add_argument("--num", type=int, default=None, metavar="N", help="override the metrics' sample count")
+    add_detector_arguments(p)
     p.add_argument("--outdir", type=output_dir, required=True, metavar="DIR",
                    help="where to write card.html and its images")
     add_device_argument(p)
@@ -36,7 +38,8 @@ def compute(args, G) -> list:
     from ..metrics import MetricOptions, evaluate_metrics
 
     names = [n.strip() for n in args.metrics.split(",") if n.strip()]
-    results = evaluate_metrics(names, G, args.data, options=MetricOptions(num=args.num, progress=False))
+    results = evaluate_metrics(names, G, args.data, options=MetricOptions(
+        num=args.num, detector=args.detector, vgg=args.vgg, allow_download=not args.offline, progress=False))
     return [MetricEntry(k, v, f"computed for this card ({r.num} samples)" if r.num else "computed for this card")
             for r in results for k, v in r.results.items()]
 

@@ -85,6 +85,14 @@ def add_network_argument(p: argparse.ArgumentParser) -> None:
                    help="our .safetensors checkpoint or an official network-snapshot .pkl")
 
 
+def add_detector_arguments(p: argparse.ArgumentParser) -> None:
+    """--detector, --vgg and --offline, as every command that computes metrics takes them."""
+    p.add_argument("--detector", default=None, metavar="PATH",
+                   help="Inception-v3 TorchScript file or URL (official, or a 299x299 [-1,1) feature extractor)")
+    p.add_argument("--vgg", default=None, metavar="PATH", help="official VGG16 TorchScript file or URL")
+    p.add_argument("--offline", action="store_true", help="never download detectors")
+
+
 def add_device_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | cuda:N | mps | auto (default: auto)")
 

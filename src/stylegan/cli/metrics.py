@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_device_argument, load_network
+from .common import add_detector_arguments, add_device_argument, load_network
 
 HELP = "compute quality metrics of a network, or between two image sets"
 
@@ -39,13 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num", type=int, default=None, metavar="N",
                    help="override the number of samples, e.g. 1000 for a quick look (reported as fid1k_full)")
     p.add_argument("--max-reals", type=int, default=None, metavar="N", help="cap the number of real images")
-    p.add_argument("--detector", default=None, metavar="PATH",
-                   help="Inception-v3 TorchScript file or URL (official, or a 299x299 [-1,1) feature extractor)")
-    p.add_argument("--vgg", default=None, metavar="PATH", help="official VGG16 TorchScript file or URL")
+    add_detector_arguments(p)
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="cache for detectors and dataset statistics (default: $STYLEGAN_CACHE or ~/.cache/stylegan)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached dataset statistics")
-    p.add_argument("--offline", action="store_true", help="never download detectors")
     p.add_argument("--batch", type=int, default=64, metavar="N", help="images per detector call (default: 64)")
     p.add_argument("--workers", type=int, default=0, metavar="N", help="dataset reader processes (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
