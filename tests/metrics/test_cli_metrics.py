@@ -43,6 +43,7 @@ def test_network_metrics_json_last_line_and_run_dir(run_dir, tmp_path, standins,
     results = json.loads(out[-1])
     assert set(results) >= {"fid8_full", "swd8"} and all(np.isfinite(v) for v in results.values())
     assert any(line.startswith("fid8_full") for line in out[:-1])  # The table.
+    assert f"appended to {run_dir / 'metric-fid8_full.jsonl'}, {run_dir / 'metric-swd8.jsonl'}" in out
     record = json.loads((run_dir / "metric-fid8_full.jsonl").read_text().splitlines()[-1])
     assert record["metric"] == "fid8_full" and record["results"] == {"fid8_full": results["fid8_full"]}
     assert record["snapshot_pkl"] == net.name and (run_dir / "metric-swd8.jsonl").is_file()

@@ -80,7 +80,7 @@ def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
     args = build_parser().parse_args(["train", "--outdir", str(tmp_path / "b"), *common])
     prep = prepare_run(args)
     assert train(prep.config, prep.run_dir, device="cpu", max_steps=3)[1] is False  # Stops mid-tick, like Ctrl-C.
-    assert "interrupted" in (prep.run_dir / "log.txt").read_text()
+    assert "interrupted at kimg 0.024 (0.024 kimg in" in (prep.run_dir / "log.txt").read_text()  # 3 steps of 8.
     leftover = prep.run_dir / ".network-snapshot-000096.safetensors.x1y2.partial"  # As kill -9 mid-write leaves it.
     leftover.write_bytes(b"half a file")
     run_train("--resume", str(prep.run_dir))

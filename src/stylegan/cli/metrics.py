@@ -94,9 +94,8 @@ def run(args) -> int:
         flat.update(r.results)
     run_dir = find_run_dir(args.network) if args.network else None
     if run_dir is not None:
-        for r in results:
-            path = append_result(run_dir, r, snapshot=Path(args.network).name)
-        print(f"appended to {run_dir}/metric-*.jsonl" if len(results) > 1 else f"appended to {path}")
+        paths = [append_result(run_dir, r, snapshot=Path(args.network).name) for r in results]
+        print(f"appended to {', '.join(str(p) for p in paths)}")
     if args.json:
         print(json.dumps(flat))
     return 0

@@ -123,8 +123,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
         stop.restore()
         rep.close()
     kimg_done = (st.cur_nimg - start_nimg) / 1000
-    rep.log(f"{'interrupted' if not done else 'finished'} at kimg {st.cur_nimg / 1000:.1f} "
-            f"({kimg_done:.1f} kimg in {time.time() - t_start:.0f}s); run directory: {run_dir}")
+    rep.log(f"{'interrupted' if not done else 'finished'} at kimg {st.cur_nimg / 1000:g} "
+            f"({kimg_done:g} kimg in {time.time() - t_start:.0f}s); run directory: {run_dir}")
     distributed.shutdown(d)
     return last, done
 
