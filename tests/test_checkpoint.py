@@ -125,6 +125,14 @@ def test_non_finite_weights_warn_on_load(tmp_path, tiny_G, recwarn):
         checkpoint.load(path)
 
 
+def test_metadata_comes_in_a_fixed_order(tmp_path, tiny_G):
+    """(`stylegan inspect` lists it in this order; safetensors returns it in a different order on every run.)"""
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(tiny_G, path, metadata={"kimg": "1", "b": "2", "a": "3"})
+    keys = list(checkpoint.read(path).metadata)
+    assert len(keys) > 5 and keys == sorted(keys)
+
+
 def test_unknown_device_is_a_user_error():
     with pytest.raises(checkpoint.UserError, match="unknown device 'foo'"):
         checkpoint.resolve_device("foo")

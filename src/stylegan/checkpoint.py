@@ -122,7 +122,7 @@ def read(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: no such file")
     try:
         with safetensors.safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
+            meta = dict(sorted((f.metadata() or {}).items()))  # (safetensors gives them in no fixed order.)
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
         raise CheckpointError(f"{path}: not a safetensors file ({type(e).__name__})") from None
