@@ -323,7 +323,7 @@ def test_an_error_in_the_loop_is_kept_in_log_txt(toy_data, tmp_path, monkeypatch
     with pytest.raises(RuntimeError, match="simulated"):
         main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1"])
     log = (only_run(tmp_path / "runs") / "log.txt").read_text()
-    assert "stopped at kimg 0.0 by an error: RuntimeError: CUDA out of memory (simulated)" in log
+    assert "stopped at kimg 0 by an error: RuntimeError: CUDA out of memory (simulated)" in log
 
 
 def test_conditional_run_with_fewer_labelled_images_than_the_grid(tmp_path):

@@ -45,8 +45,7 @@ class Reporter:
     def log(self, line: str) -> None:
         if not self.enabled:
             return
-        with open(self.run_dir / "log.txt", "a") as f:
-            f.write(line + "\n")
+        self._append(line)
         if self.bar is not None:
             self.bar.write(line)
         else:
@@ -74,8 +73,11 @@ class Reporter:
     def record_error(self, kimg: float, error: BaseException) -> None:
         """Keep why the run stopped in log.txt (the console shows the error itself)."""
         if self.enabled:
-            with open(self.run_dir / "log.txt", "a") as f:
-                f.write(f"stopped at kimg {kimg:.1f} by an error: {type(error).__name__}: {error}\n")
+            self._append(f"stopped at kimg {kimg:g} by an error: {type(error).__name__}: {error}")
+
+    def _append(self, line: str) -> None:
+        with open(self.run_dir / "log.txt", "a") as f:
+            f.write(line + "\n")
 
     def close(self) -> None:
         if self.bar is not None:
