@@ -46,23 +46,25 @@ def _device(module: torch.nn.Module) -> torch.device:
 
 
 @contextlib.contextmanager
-def _frozen(module: torch.nn.Module):
-    """Parameters without requires_grad for the block (as inference runs them), then as they were: the flop counter's
-    module tracker fails on a trainable parameter used directly as a layer's input (StyleGAN1's constant)."""
-    trainable = [p for p in module.parameters() if p.requires_grad]
-    module.requires_grad_(False)
+def _requires_grad(params: list[torch.nn.Parameter], flag: bool):
+    """`params` with requires_grad = flag for the block, then each as it was."""
+    flags = [p.requires_grad for p in params]
     try:
+        for p in params:
+            p.requires_grad_(flag)
         yield
     finally:
-        for p in trainable:
-            p.requires_grad_(True)
+        for p, was in zip(params, flags):
+            p.requires_grad_(was)
 
 
 def generator_flops(G: torch.nn.Module, batch: int = 1) -> int:
     """Forward FLOPs of G(z) for `batch` images (constant noise)."""
     def fn(z):
         G(z, torch.zeros([batch, G.c_dim], device=z.device), noise_mode="const")
-    with torch.no_grad(), _frozen(G):
+    # Frozen, as inference runs it: the counter's module tracker fails on a trainable parameter used directly as a
+    # layer's input (StyleGAN1's constant).
+    with torch.no_grad(), _requires_grad(list(G.parameters()), False):
         return count_flops(fn, (batch, G.z_dim), device=_device(G))
 
 
@@ -70,7 +72,7 @@ def discriminator_flops(D: torch.nn.Module, batch: int = 1) -> int:
     """Forward FLOPs of D(img) for `batch` images."""
     def fn(img):
         D(img, torch.zeros([batch, D.c_dim], device=img.device))
-    with torch.no_grad(), _frozen(D):
+    with torch.no_grad(), _requires_grad(list(D.parameters()), False):
         return count_flops(fn, (batch, D.img_channels, D.img_resolution, D.img_resolution), device=_device(D))
 
 
@@ -107,19 +109,13 @@ def training_flops(G: torch.nn.Module, D: torch.nn.Module, batch: int, g_reg_int
         (g,) = torch.autograd.grad(G.synthesis(ws).sum(), ws, create_graph=True)
         torch.autograd.grad(g.square().sum(), G_params, allow_unused=True)
 
-    flags = [p.requires_grad for p in G_params + D_params]
-    try:
-        for p in G_params + D_params:  # Training keeps them off between phases.
-            p.requires_grad_(True)
+    with _requires_grad(G_params + D_params, True):  # Training keeps them off between phases.
         out = {"Gmain": count_flops(g_main, (batch, G.z_dim), device=dev),
                "Dmain": count_flops(d_main, (batch, G.z_dim), (batch, ch, res, res), device=dev)}
         if d_reg_interval:
             out["Dreg"] = count_flops(d_reg, (batch, ch, res, res), device=dev)
         if g_reg_interval:
             out["Greg"] = count_flops(g_reg, (max(batch // pl_batch_shrink, 1), G.z_dim), device=dev)
-    finally:
-        for p, flag in zip(G_params + D_params, flags):
-            p.requires_grad_(flag)
     out["step_avg"] = (out["Gmain"] + out["Dmain"] + out.get("Dreg", 0) / (d_reg_interval or 1)
                        + out.get("Greg", 0) / (g_reg_interval or 1))
     return out
