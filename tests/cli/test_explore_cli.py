@@ -52,13 +52,15 @@ def test_truncation_grid_accepts_negative_psi(net, tmp_path):
     assert np.array_equal(a, np.asarray(image(tmp_path / "seed0001-psi0.png")))  # psi 0: the same w_avg.
 
 
-def test_video_mp4_has_the_promised_frames(net, tmp_path):
+def test_video_mp4_has_the_promised_frames(net, tmp_path, capsys):
     pytest.importorskip("imageio_ffmpeg")
     out = tmp_path / "walk.mp4"
     assert run("video", "--network", net, "--seeds", "0-7", "--grid", "2x2", "--w-frames", "3", "--trunc", "0.7",
                "--output", str(out)) == 0
     assert names(tmp_path) == ["walk.mp4"]
     assert mp4_info(out) == (2 * 3, (32, 32))  # 2 keyframes per cell x 3 frames, 2x2 cells of 16 px.
+    err = capsys.readouterr().err  # Not a terminal: progress as whole lines, the first and the last at least.
+    assert "walk.mp4: 0/6 frame (0%)" in err and "walk.mp4: 6/6 frame (100%)" in err and "\r" not in err
 
 
 def test_video_gif_in_z(net, tmp_path):
@@ -69,12 +71,13 @@ def test_video_gif_in_z(net, tmp_path):
         assert im.n_frames == 6 and im.size == (16, 16)
 
 
-def test_project_then_generate_projected_w(net, tmp_path):
+def test_project_then_generate_projected_w(net, tmp_path, capsys):
     main(["generate", "--network", net, "--seeds", "7", "--outdir", str(tmp_path / "g"), "--device", "cpu"])
     out = tmp_path / "proj"
     assert run("project", "--network", net, "--target", str(tmp_path / "g" / "seed0007.png"), "--num-steps", "4",
                "--space", "w+", "--distance", "pixel", "--save-video", "--outdir", str(out)) == 0
     assert names(out) == ["proj.mp4", "proj.png", "projected_w.npz", "target.png"]
+    assert "projecting: 4/4 step (100%)" in capsys.readouterr().err
     with np.load(out / "projected_w.npz", allow_pickle=False) as f:
         assert f["w"].shape == (1, 6, 32)
     assert run("generate", "--network", net, "--projected-w", str(out / "projected_w.npz"), "--outdir",

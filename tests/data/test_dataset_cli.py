@@ -13,7 +13,9 @@ def test_cli_prepares_and_prints_report(awkward_dir, tmp_path, capsys):
     dest = tmp_path / "cats.zip"
     assert main(["dataset", "--source", str(awkward_dir), "--dest", str(dest), "--resolution", "16",
                  "--transform", "pad", "--resize-filter", "box", "--max-images", "5"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "preparing: 0/" in captured.err  # Progress lines off a terminal.
     assert "kept 5" in out and "corrupt.png: not a readable image" in out and "cats-report.txt" in out
     assert len([n for n in zipfile.ZipFile(dest).namelist() if n.endswith(".png")]) == 5
     assert (tmp_path / "cats-preview.png").is_file()

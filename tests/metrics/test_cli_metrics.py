@@ -39,8 +39,10 @@ def test_network_metrics_json_last_line_and_run_dir(run_dir, tmp_path, standins,
     argv = ["metrics", "--network", str(net), "--data", str(reals), "--metrics", "fid50k_full,swd16k",
             "--num", "8", "--detector", str(standins["plain"]), "--device", "cpu", "--json"]
     assert main(argv) == 0
-    out = capsys.readouterr().out.strip().splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.strip().splitlines()
     results = json.loads(out[-1])
+    assert "8/8 img (100%)" in captured.err and "\r" not in captured.err  # Progress lines off a terminal.
     assert set(results) >= {"fid8_full", "swd8"} and all(np.isfinite(v) for v in results.values())
     assert any(line.startswith("fid8_full") for line in out[:-1])  # The table.
     assert f"appended to {run_dir / 'metric-fid8_full.jsonl'}, {run_dir / 'metric-swd8.jsonl'}" in out

@@ -18,7 +18,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 
 import PIL.ImageColor
 
@@ -79,7 +78,7 @@ def run(args) -> int:
                              resize_filter=args.resize_filter, max_images=args.max_images,
                              labels_from_dirs=args.labels_from_dirs, keep_alpha=args.keep_alpha,
                              background=args.background, overwrite=args.overwrite)
-    report = prepare_dataset(args.source, args.dest, options, progress=sys.stderr.isatty())
+    report = prepare_dataset(args.source, args.dest, options, progress=True)
     print(report.to_text(limit=20, every_file=False), end="")
     print(f"report: {report.report_path}\npreview: {report.preview}")
     return 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..errors import UserError
@@ -47,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=0, metavar="N", help="dataset reader processes (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object on the last line")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     p.add_argument("--list", action="store_true", help="list the metrics and exit")
     add_device_argument(p)
 
@@ -81,7 +80,7 @@ def run(args) -> int:
     options = MetricOptions(device=args.device, num=args.num, max_reals=args.max_reals, detector=args.detector,
                             vgg=args.vgg, cache_dir=args.cache_dir, use_cache=not args.no_cache,
                             allow_download=not args.offline, batch_size=args.batch, num_workers=args.workers,
-                            seed=args.seed, progress=not args.no_progress and sys.stderr.isatty())
+                            seed=args.seed, progress=not args.no_progress)
     G = load_network(args.network, args.device) if args.network else None
     results = evaluate_metrics(names, G, args.data, ref=args.ref, options=options)
 

@@ -17,7 +17,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..errors import UserError
@@ -60,12 +59,11 @@ def make_distance(args, target, device):
 def run(args) -> int:
     import numpy as np
     import PIL.Image
-    from tqdm import tqdm
-
     from ..edit.latent_file import save_projected_w
     from ..edit.project import ProjectConfig, prepare_target, project, psnr
     from ..edit.render import render_ws
     from ..images import from_uint8, provenance, save_png
+    from ..progress import progress_bar
 
     if args.num_steps < 1:
         raise UserError(f"--num-steps must be >= 1, got {args.num_steps}")
@@ -79,8 +77,9 @@ def run(args) -> int:
     target = from_uint8(target_u8[None]).to(device)
     distance = make_distance(args, target, device)
     cfg = ProjectConfig(num_steps=args.num_steps, space=args.space, seed=args.seed, class_idx=args.class_idx)
-    bar = tqdm(total=args.num_steps, unit="step", disable=not sys.stderr.isatty(), file=sys.stderr)
-    proj = project(G, target, distance, cfg, on_step=lambda i, d: (bar.update(1), bar.set_postfix(dist=f"{d:.4g}")))
+    bar = progress_bar(total=args.num_steps, desc="projecting", unit="step")
+    proj = project(G, target, distance, cfg,
+                   on_step=lambda i, d: (bar.set_postfix(dist=f"{d:.4g}", refresh=False), bar.update(1)))
     bar.close()
     outdir = Path(args.outdir)
     img = render_ws(G, proj.ws)[0]
@@ -94,7 +93,6 @@ def run(args) -> int:
         from ..edit.video import write_video
 
         frames = (np.concatenate([target_u8, render_ws(G, w[None])[0]], axis=1) for w in proj.trajectory)
-        path = write_video(outdir / "proj.mp4", frames, fps=10, total=len(proj.trajectory),
-                           progress=sys.stderr.isatty())
+        path = write_video(outdir / "proj.mp4", frames, fps=10, total=len(proj.trajectory))
         print(f"wrote {path}")
     return 0

@@ -55,8 +55,6 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 
 def run(args) -> int:
-    import sys
-
     from ..edit.video import VideoSpec, check_network, video_frames, write_video
     from ..latents import parse_seeds
 
@@ -74,7 +72,6 @@ def run(args) -> int:
     check_network(G, spec)
     print(f"{spec.num_keyframes} keyframe(s) x {spec.w_frames} frames = {spec.num_frames} frames, "
           f"{spec.grid[0]}x{spec.grid[1]} grid, {spec.interp} in {spec.space.upper()}")
-    path = write_video(Path(args.output), video_frames(G, spec), fps=args.fps, total=spec.num_frames,
-                       progress=sys.stderr.isatty())
+    path = write_video(Path(args.output), video_frames(G, spec), fps=args.fps, total=spec.num_frames)
     print(f"wrote {path}")
     return 0

@@ -161,12 +161,12 @@ def _thumbnail(arr: np.ndarray) -> np.ndarray:
 def _write_images(archive: Archive, put, candidates: list[_Candidate], options: PrepareOptions, width: int,
                   height: int, channels: int, progress: bool) -> tuple[dict[str, FileResult], list[np.ndarray]]:
     """Pass 2: convert and write each candidate until max_images are kept; also a seeded preview sample."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     results: dict[str, FileResult] = {}
     seen_pixels: dict[str, str] = {}
     rng, sample, kept = random.Random(options.seed), [], 0
-    for cand in tqdm(candidates, desc="preparing", unit="img", disable=not progress, leave=False):
+    for cand in progress_bar(candidates, desc="preparing", unit="img", enabled=progress):
         if kept == options.max_images:
             break
         try:

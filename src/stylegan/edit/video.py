@@ -129,13 +129,13 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 60,
                 progress: bool = True) -> Path:
     """Write frames (uint8 HWC) as H.264 MP4 via imageio-ffmpeg, or as GIF when `path` ends in .gif or ffmpeg is
     missing (then the suffix becomes .gif and a warning is printed). Atomic; returns the path written."""
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     path = Path(path)
     if path.suffix.lower() != ".gif" and not ffmpeg_available():
         path = path.with_suffix(".gif")
         print(f"warning: imageio-ffmpeg not available, writing a GIF instead: {path}", file=sys.stderr)
-    frames = tqdm(frames, total=total, unit="frame", desc=path.name, disable=not progress, file=sys.stderr)
+    frames = progress_bar(frames, total=total, desc=path.name, unit="frame", enabled=progress)
     if path.suffix.lower() == ".gif":
         _write_gif(path, frames, fps)
     else:

@@ -152,10 +152,9 @@ def iterate_generator(G, num: int, batch_size: int, device: torch.device, seed: 
 
 
 def progress_bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
+    from ..progress import progress_bar as bar
 
-    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False, dynamic_ncols=True,
-                mininterval=1.0)
+    return bar(total=total, desc=desc, unit="img", enabled=enabled)
 
 
 @torch.no_grad()

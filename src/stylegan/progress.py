@@ -1,0 +1,43 @@
+"""Progress for long work: a tqdm bar on a terminal; off one (a log file, a pipe, nohup, a job scheduler) one plain
+line every `LOG_INTERVAL` seconds and a last one at the end, so a long run is never silent in its log."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+LOG_INTERVAL = 30.0  # Seconds between progress lines off a terminal.
+_LOG_FORMAT = ("{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), {elapsed} elapsed, ETA {remaining}, "
+               "{rate_fmt}{postfix}")
+
+
+class _Lines:
+    """A file for tqdm that turns its carriage-return redraws into whole lines (blank redraws dropped)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        for line in text.replace("\r", "\n").split("\n"):
+            if line.strip():
+                self.stream.write(" ".join(line.split()) + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str, unit: str,
+                 enabled: bool = True):
+    """A tqdm object on stderr: iterate it, or call .update and .close (it is also a context manager). Call
+    .set_postfix with refresh=False, so that off a terminal it does not print a line on every call."""
+    from tqdm import tqdm
+
+    stream = sys.stderr
+    if not enabled:
+        return tqdm(iterable, total=total, disable=True)
+    if stream.isatty():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, mininterval=1.0,
+                    file=stream)
+    fmt = _LOG_FORMAT if total is not None or hasattr(iterable, "__len__") else "{desc}: {n_fmt} {unit}, {rate_fmt}"
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=True, mininterval=LOG_INTERVAL,
+                maxinterval=LOG_INTERVAL, bar_format=fmt, file=_Lines(stream))
