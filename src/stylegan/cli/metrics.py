@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=0, metavar="N", help="dataset reader processes (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object on the last line")
-    p.add_argument("--no-progress", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (or line every 30 s)")
     p.add_argument("--list", action="store_true", help="list the metrics and exit")
     add_device_argument(p)
 
