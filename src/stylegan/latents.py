@@ -46,6 +46,9 @@ def parse_int_list(text: str, what: str = "list") -> list[int]:
         raise UserError(f"bad {what} {text!r}: expected numbers and ranges like 0,3,5-9") from None
 
 
+MAX_MAGNITUDE = 1e6  # Bound on a user's psi, strength, translation, angle: ~1e20 already overflows float32 (NaNs).
+
+
 def parse_float_list(text: str, what: str = "value") -> list[float]:
     try:
         return [float(v) for v in str(text).split(",")]  # (An empty item, as in '0,,1', is an error too.)

@@ -165,6 +165,15 @@ def test_card_takes_the_metrics_detector_flags(net, tmp_path, capsys, monkeypatc
     assert "downloads are disabled; provide the inception detector with --detector PATH" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["generate", "--seeds", "0", "--trunc", "1e39"],
+                                  ["mix", "--rows", "1", "--cols", "2", "--trunc=-2e6"],
+                                  ["video", "--seeds", "0", "--rotate", "1e308", "--output", "v.mp4"]])
+def test_huge_values_are_refused(net, capsys, argv):  # Beyond float32 they raised in torch or made black images.
+    with pytest.raises(SystemExit) as e:
+        run(argv[0], "--network", net, *argv[1:])
+    assert e.value.code == 2 and "must be within +-1e+06" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["mix", "--rows", "1", "--cols", "2", "--styles", "hair"], "unknown layer name 'hair'"),
     (["mix", "--rows", "1", "--cols", "2", "--styles", "0-40"], "out of range"),
@@ -184,6 +193,7 @@ def test_card_takes_the_metrics_detector_flags(net, tmp_path, capsys, monkeypatc
     (["directions", "--method", "ganspace", "--num", "5", "--samples", "5", "--out", "{tmp}/d.npz"],
      "--samples must be more than --num (5)"),
     (["truncation", "--seeds", "0", "--psi", "0,,1"], "bad --psi list '0,,1'"),
+    (["truncation", "--seeds", "0", "--psi", "1,1e39"], "finite numbers within +-1e+06"),  # Overflowed float32.
 ])
 def test_bad_input_is_one_line(net, tmp_path, capsys, argv, message):
     np.savez(tmp_path / "bad.npz", w=np.zeros([1, 3, 32], np.float32))

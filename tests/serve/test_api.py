@@ -93,6 +93,7 @@ def test_conditional_and_stylegan3_parameters(server):
     ("/api/image", dict(psi="abc"), 400),
     ("/api/image", dict(psi="nan"), 400),
     ("/api/image", dict(psi="inf"), 400),
+    ("/api/image", dict(psi="1e39"), 400),  # Finite, but beyond float32: it made the whole batch fail.
     ("/api/image", dict(cutoff=7), 400),
     ("/api/image", dict(noise="loud"), 400),
     ("/api/image", dict(network="nope"), 404),
@@ -164,6 +165,29 @@ def test_full_queue_answers_503(networks, start, monkeypatch):
             t.join(30)
     assert busy.status_code == 503 and "busy" in busy.json()["error"]
     assert sorted(r.status_code for r in results) == [200, 200]
+
+
+def test_a_failing_request_fails_alone(networks, monkeypatch):
+    import concurrent.futures
+
+    from stylegan.serve import renderer
+
+    real_render = renderer.render
+
+    def render(nets, reqs):
+        if any(r.seed == 13 for r in reqs):
+            raise RuntimeError("unlucky")
+        return real_render(nets, reqs)
+
+    monkeypatch.setattr(renderer, "render", render)
+    work = renderer.RenderQueue(networks)
+    try:
+        jobs = [(renderer.RenderRequest(network="sg2", seed=s), concurrent.futures.Future()) for s in (1, 13, 2)]
+        work._render(jobs)  # The batch fails; each request is then rendered alone.
+        assert [f.exception() is None for _, f in jobs] == [True, False, True]
+        assert "unlucky" in str(jobs[1][1].exception()) and jobs[0][1].result()[2] == 1
+    finally:
+        work.close()
 
 
 def test_w_cache_is_bounded(networks):

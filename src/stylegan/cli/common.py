@@ -11,11 +11,11 @@ from pathlib import Path
 from ..checkpoint import load, resolve_device
 from ..errors import UserError
 from ..files import check_output_dir, check_output_file
-from ..latents import class_to_c, parse_seeds
+from ..latents import MAX_MAGNITUDE, class_to_c, parse_seeds
 from ..models import Generator
 
 
-def finite_float(text: str) -> float:
+def _finite(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
@@ -23,6 +23,20 @@ def finite_float(text: str) -> float:
     if not math.isfinite(v):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return v
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float within +-MAX_MAGNITUDE (psi, angles, offsets: larger ones only make NaNs)."""
+    v = _finite(text)
+    if abs(v) > MAX_MAGNITUDE:
+        raise argparse.ArgumentTypeError(f"must be within +-{MAX_MAGNITUDE:g}, got {text}")
+    return v
+
+
+def number_for_name(v: float) -> str:
+    """A file-name form of v: short (0.7, 1e-05) unless that would merge values, e.g. 0.1234567 and 0.12345678."""
+    short = f"{v:g}"
+    return short if float(short) == v else repr(float(v))
 
 
 def bounded(kind: type, lo: float | None = None, hi: float | None = None, above: float | None = None):
@@ -33,7 +47,7 @@ def bounded(kind: type, lo: float | None = None, hi: float | None = None, above:
         expected = f"in {lo:g}..{hi:g}" if lo is not None and hi is not None else f">= {lo:g}"
 
     def parse(text: str):
-        v = finite_float(text) if kind is float else _int(text)
+        v = _finite(text) if kind is float else _int(text)
         if (lo is not None and v < lo) or (hi is not None and v > hi) or (above is not None and v <= above):
             raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
         return v

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
-                     output_dir, parse_nonempty_seeds)
+                     number_for_name, output_dir, parse_nonempty_seeds)
 from .truncation import accept_negative_lists, parse_finite_list
 
 HELP = "edit seeds along a semantic direction"
@@ -52,7 +52,8 @@ def run(args) -> int:
                   layers=layers, truncation_psi=args.trunc, noise_mode=args.noise_mode, **{"class": args.class_idx})
     for i, seed in enumerate(seeds):
         for j, s in enumerate(strengths):
-            save_png(outdir / f"seed{seed:04d}-s{s:g}.png", cells[i, j], provenance(seed=seed, strength=s, **common))
+            save_png(outdir / f"seed{seed:04d}-s{number_for_name(s)}.png", cells[i, j],
+                     provenance(seed=seed, strength=s, **common))
     save_png(outdir / "grid.png", header_grid(cells, None, None), provenance(seeds=args.seeds, strength=args.strength,
                                                                             **common))
     print(f"wrote {outdir / 'grid.png'} ({len(seeds)} seeds x {len(strengths)} strengths, {dirs.method} "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .common import (add_device_argument, add_network_argument, add_rendering_arguments, load_rendering_network,
-                     output_dir, parse_nonempty_seeds)
+                     number_for_name, output_dir, parse_nonempty_seeds)
 
 HELP = "render a seeds x psi truncation grid"
 
@@ -42,11 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def parse_finite_list(text: str, flag: str) -> list[float]:
     import math
 
-    from ..latents import parse_float_list
+    from ..latents import MAX_MAGNITUDE, parse_float_list
 
     values = parse_float_list(text, flag)
-    if not values or not all(math.isfinite(v) for v in values):
-        raise UserError(f"bad {flag} list {text!r}: expected comma-separated finite numbers")
+    if not values or not all(math.isfinite(v) and abs(v) <= MAX_MAGNITUDE for v in values):
+        raise UserError(f"bad {flag} list {text!r}: expected comma-separated finite numbers within +-{MAX_MAGNITUDE:g}")
     return values
 
 
@@ -67,7 +67,7 @@ def run(args) -> int:
                   **{"class": args.class_idx})
     for i, seed in enumerate(seeds):
         for j, psi in enumerate(psis):
-            save_png(outdir / f"seed{seed:04d}-psi{psi:g}.png", cells[i, j],
+            save_png(outdir / f"seed{seed:04d}-psi{number_for_name(psi)}.png", cells[i, j],
                      provenance(seed=seed, truncation_psi=psi, **common))
     save_png(outdir / "grid.png", header_grid(cells, None, None), provenance(seeds=args.seeds, psi=args.psi, **common))
     n_cells = cells.shape[0] * cells.shape[1]

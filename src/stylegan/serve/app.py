@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..edit.layers import parse_layers
 from ..errors import UserError
-from ..latents import MAX_SEED, parse_int_list
+from ..latents import MAX_MAGNITUDE, MAX_SEED, parse_int_list
 from .renderer import NOISE_MODES, Network, RenderQueue, RenderRequest, png_bytes
 
 COMMON = {"network", "psi", "cutoff", "noise", "class", "mix_seed", "mix_layers", "dir", "strength", "tx", "ty", "rot"}
@@ -41,7 +41,7 @@ def _int(q, name: str, hi: int, default: int | None = None) -> int | None:
     return int(text)
 
 
-def _float(q, name: str, default: float, lo: float = -math.inf, hi: float = math.inf) -> float:
+def _float(q, name: str, default: float, lo: float = -MAX_MAGNITUDE, hi: float = MAX_MAGNITUDE) -> float:
     text = q.get(name, "").strip()
     if text == "":
         return default
@@ -50,8 +50,7 @@ def _float(q, name: str, default: float, lo: float = -math.inf, hi: float = math
     except ValueError:
         v = math.nan
     if not (math.isfinite(v) and lo <= v <= hi):
-        bounds = f" in {lo:g}..{hi:g}" if hi < math.inf else ""
-        raise BadRequest(f"{name} must be a finite number{bounds}, got {text!r}")
+        raise BadRequest(f"{name} must be a finite number in {lo:g}..{hi:g}, got {text!r}")
     return v
 
 

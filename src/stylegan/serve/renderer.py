@@ -180,16 +180,24 @@ class RenderQueue:
                 except queue.Empty:
                     break
             jobs = [job for job in batch if job is not None and job[1].set_running_or_notify_cancel()]
-            if jobs:
-                start = time.perf_counter()
-                try:
-                    images = render(self.networks, [req for req, _ in jobs])
-                    ms = (time.perf_counter() - start) * 1000
-                    for (_, future), img in zip(jobs, images):
-                        future.set_result((img, ms, len(jobs)))
-                except Exception as e:  # Reported to each waiting request (the route answers 500).
-                    for _, future in jobs:
-                        future.set_exception(e)
+            self._render(jobs)
             if batch[-1] is None:
                 return
+
+    def _render(self, jobs: list) -> None:
+        """Render the jobs together; if that fails, each alone, so one bad request fails only itself (500)."""
+        if not jobs:
+            return
+        start = time.perf_counter()
+        try:
+            images = render(self.networks, [req for req, _ in jobs])
+        except Exception as e:
+            if len(jobs) == 1:
+                jobs[0][1].set_exception(e)
+            for job in jobs if len(jobs) > 1 else ():
+                self._render([job])
+            return
+        ms = (time.perf_counter() - start) * 1000
+        for (_, future), img in zip(jobs, images):
+            future.set_result((img, ms, len(jobs)))
 
