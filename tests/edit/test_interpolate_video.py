@@ -68,6 +68,21 @@ def test_write_mp4_frame_count_and_size(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
+@pytest.mark.parametrize("channels", [1, 4])
+def test_write_mp4_gray_and_rgba(tmp_path, channels):  # RGBA frames sent as RGB made a scrambled video.
+    pytest.importorskip("imageio_ffmpeg")
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(0)
+    frames = [np.repeat(np.repeat(rng.integers(0, 256, [4, 6, channels], dtype=np.uint8), 4, 0), 4, 1)
+              for _ in range(3)]
+    path = write_video(tmp_path / "a.mp4", frames, fps=10, progress=False)
+    back = iio.imread(path)
+    assert back.shape == (3, 16, 24, 3)
+    expected = np.stack([np.repeat(f, 3, 2) if channels == 1 else f[..., :3] for f in frames]).astype(int)
+    assert np.abs(back.astype(int) - expected).mean() < 12  # H.264 at quality 8 on 4x4 blocks.
+
+
 def test_gif_fallback_without_ffmpeg(tmp_path, monkeypatch):
     monkeypatch.setattr(video_mod, "ffmpeg_available", lambda: False)
     path = write_video(tmp_path / "a.mp4", _frames(5), fps=20, progress=False)

@@ -151,6 +151,9 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, [(0, h % 2), (0, w % 2), (0, 0)], mode="edge") if (h % 2 or w % 2) else frame
 
 
+_PIX_FMT = {1: "gray", 3: "rgb24", 4: "rgba"}  # ffmpeg's names for uint8 frames by channel count.
+
+
 def _write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
     import imageio_ffmpeg
 
@@ -159,8 +162,9 @@ def _write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
         try:
             for frame in frames:
                 frame = np.ascontiguousarray(_even(frame))
-                if writer is None:
+                if writer is None:  # Alpha (RGBA networks) is dropped: H.264 in MP4 has none.
                     writer = imageio_ffmpeg.write_frames(str(tmp), (frame.shape[1], frame.shape[0]), fps=fps,
+                                                         pix_fmt_in=_PIX_FMT[frame.shape[2]],
                                                          codec="libx264", quality=8, macro_block_size=1,
                                                          output_params=["-f", "mp4"], ffmpeg_log_level="error")
                     writer.send(None)
