@@ -182,7 +182,7 @@ def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainCo
             "training": cfg.to_json(), "augment_p": repr(float(n.augment.p) if n.augment is not None else 0.0)}
     if metrics:
         meta["metrics"] = json.dumps(metrics)
-    return save_snapshot(run_dir, kimg, n.G_ema, n.G, n.D, state, meta)
+    return save_snapshot(run_dir, st.cur_nimg, n.G_ema, n.G, n.D, state, meta)
 
 
 def _restore(n, opt, st: StepState, tick: TickState, ada, net_path, state: dict) -> None:
