@@ -109,6 +109,13 @@ def test_transfer_mismatches_are_clear_errors(official, data16, tmp_path):
     r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data16), "--resume", str(net), "--cbase", "64",
             "--dry-run", env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 2 and "--cbase cannot be set" in r.stderr
+    # A generator-only file (the default of `stylegan convert`): D is new, which is said, and cannot be frozen.
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data16), "--resume", str(net), "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 0 and "holds no discriminator: D starts from random initialization" in r.stderr
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data16), "--resume", str(net), "--freezed", "2",
+            "--dry-run", env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "holds no discriminator to freeze" in r.stderr and "--which all" in r.stderr
 
 
 def test_r3gan_loss_values():

@@ -120,5 +120,12 @@ def _transfer_config(cfg: TrainConfig, args, dataset) -> TrainConfig:
         if value is not None:
             raise UserError(f"--{flag.replace('_', '-')} cannot be set with --resume FILE: the architecture comes "
                             f"from the network")
+    if src["D"] is None:
+        hint = "convert the official pickle with `stylegan convert --which all` to keep it"
+        if args.freezed:
+            raise UserError(f"--freezed {args.freezed}: {args.resume} holds no discriminator to freeze layers of; "
+                            f"{hint}")
+        warnings.warn(f"--resume {args.resume} holds no discriminator: D starts from random initialization "
+                      f"({hint})", stacklevel=2)
     D = src["D"].config if src["D"] is not None else dataclasses.replace(cfg.D, c_dim=G.c_dim)
     return dataclasses.replace(cfg, cfg=G.arch, G=G, D=dataclasses.replace(D, mbstd_group_size=cfg.D.mbstd_group_size))
