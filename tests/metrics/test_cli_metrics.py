@@ -60,6 +60,16 @@ def test_two_sets_with_the_shared_inception(tmp_path, inception_path, capsys):
     assert set(results) == {"fid", "kid"} and results["fid"] > 1 and np.isfinite(results["kid"])
 
 
+def test_no_progress_is_quiet(tmp_path, capsys):  # The raw folders' on-the-fly preparation included.
+    a, b = _folder(tmp_path / "a", 1, n=2, res=16), _folder(tmp_path / "b", 2, n=2, res=16)
+    argv = ["metrics", "--data", str(a), "--ref", str(b), "--metrics", "swd", "--cache-dir", str(tmp_path / "c")]
+    assert main([*argv, "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit):
+        main([*argv, "--workers", "-1"])
+    assert "argument --workers: must be >= 0, got -1" in capsys.readouterr().err
+
+
 def test_missing_detector_offline(tmp_path, capsys):
     a = _folder(tmp_path / "a", 1, n=2, res=16)
     assert main(["metrics", "--data", str(a), "--ref", str(a), "--metrics", "fid", "--offline"]) == 2

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from .common import add_detector_arguments, add_device_argument, load_network
+from .common import add_detector_arguments, add_device_argument, bounded, load_network
 
 HELP = "compute quality metrics of a network, or between two image sets"
 
@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cache for detectors and dataset statistics (default: $STYLEGAN_CACHE or ~/.cache/stylegan)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached dataset statistics")
     p.add_argument("--batch", type=int, default=64, metavar="N", help="images per detector call (default: 64)")
-    p.add_argument("--workers", type=int, default=0, metavar="N", help="dataset reader processes (default: 0)")
+    p.add_argument("--workers", type=bounded(int, lo=0), default=0, metavar="N",
+                   help="dataset reader processes (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object on the last line")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (or line every 30 s)")

@@ -75,7 +75,7 @@ def source_key(archive: Archive, options: PrepareOptions) -> str:
 
 
 def ensure_prepared(spec: str, *, resolution: int | None = None, use_labels: bool = False,
-                    cache_dir: str | None = None) -> Path:
+                    cache_dir: str | None = None, progress: bool = True) -> Path:
     """Path of a prepared dataset for `spec`: itself if prepared (or uniform), else a cached prepared copy.
 
     Raw sources get the dataset tool's default rules at `resolution` (chosen from the images when None); with
@@ -101,7 +101,7 @@ def ensure_prepared(spec: str, *, resolution: int | None = None, use_labels: boo
     if dest.is_file():
         return dest
     print(f"{spec}: raw pictures; preparing them once into {dest}")
-    report = prepare_dataset(path, dest, options, progress=True)
+    report = prepare_dataset(path, dest, options, progress=progress)
     print(report.summary())
     print(f"  per-file report: {report.report_path}; preview: {report.preview}")
     return dest

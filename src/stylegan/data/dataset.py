@@ -195,7 +195,7 @@ class ImageDataset(torch.utils.data.Dataset):
 
 def open_dataset(spec: str, *, resolution: int | None = None, use_labels: bool = False, max_size: int | None = None,
                  xflip: bool = False, random_seed: int = 0, cache_dir: str | None = None,
-                 subset: str | None = None) -> ImageDataset:
+                 subset: str | None = None, progress: bool = True) -> ImageDataset:
     """--data value -> ImageDataset. spec: "builtin:emoji" (or "builtin:emoji-<subset>", "builtin:emoji-all"), a
     prepared folder/zip, or a raw folder/zip of pictures (prepared once into a cache keyed by its contents; see
     `cache.ensure_prepared`)."""
@@ -205,7 +205,8 @@ def open_dataset(spec: str, *, resolution: int | None = None, use_labels: bool =
     if str(spec).startswith("builtin:"):
         path, subset, name = resolve_builtin(str(spec), subset)
     else:
-        path = ensure_prepared(str(spec), resolution=resolution, use_labels=use_labels, cache_dir=cache_dir)
+        path = ensure_prepared(str(spec), resolution=resolution, use_labels=use_labels, cache_dir=cache_dir,
+                               progress=progress)
         name = Path(spec).expanduser().resolve().stem
     return ImageDataset(path, resolution=resolution, use_labels=use_labels, max_size=max_size, xflip=xflip,
                         random_seed=random_seed, subset=subset, name=name)

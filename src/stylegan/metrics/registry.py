@@ -171,7 +171,7 @@ def _open(spec_or_dataset, options: MetricOptions, use_labels: bool = False):
     from ..data.dataset import open_dataset
 
     cache = str(Path(options.cache_dir).expanduser() / "datasets") if options.cache_dir else None
-    return open_dataset(str(spec_or_dataset), use_labels=use_labels, cache_dir=cache)
+    return open_dataset(str(spec_or_dataset), use_labels=use_labels, cache_dir=cache, progress=options.progress)
 
 
 def check_names(names: list[str], two_set: bool, flag: str | None = None) -> list[MetricSpec]:
