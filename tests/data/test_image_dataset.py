@@ -99,3 +99,18 @@ def test_open_dataset_errors(tmp_path):
                                      "dataset.json": b'{"labels": null}'})
     with pytest.raises(UserError, match="not square"):
         open_dataset(str(tmp_path / "nonsq"))
+
+
+def test_a_damaged_member_is_named(tmp_path):
+    import zipfile
+
+    good = make_official_zip(tmp_path / "good.zip", n=4, res=8)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
+        names = src.namelist()
+        victim = sorted(n for n in names if n.endswith(".png"))[2]
+        for n in names:
+            dst.writestr(n, src.read(n)[:40] if n == victim else src.read(n))  # Truncated after the header.
+    ds = ImageDataset(tmp_path / "bad.zip")
+    assert ds[0][0].shape == (3, 8, 8)
+    with pytest.raises(UserError, match=f"bad.zip: {victim} is damaged .*prepare the dataset again"):
+        ds[2]

@@ -137,7 +137,12 @@ class ImageDataset(torch.utils.data.Dataset):
         return np.ascontiguousarray(img), self.get_label(idx)
 
     def _load_image(self, raw: int) -> np.ndarray:
-        img = decode_chw(self._archive.read(self.image_names[raw]))
+        name = self.image_names[raw]
+        try:
+            img = decode_chw(self._archive.read(name))
+        except Exception as e:  # PIL, zlib and zipfile raise many kinds for damaged bytes.
+            raise UserError(f"{self.path}: {name} is damaged ({type(e).__name__}); prepare the dataset again with "
+                            f"`stylegan dataset`") from None
         expected = (self.num_channels, self.stored_resolution, self.stored_resolution)
         if img.shape != expected:
             raise UserError(f"{self.path}: {self.image_names[raw]} has shape {list(img.shape)}, expected "
