@@ -96,6 +96,9 @@ def test_project_falls_back_offline(net, tmp_path, capsys, monkeypatch):
     assert "pixel+SSIM" in captured.err and "pixel+ssim distance" in captured.out
     assert run("project", "--network", net, "--target", str(tmp_path / "t.png"), "--num-steps", "2", "--offline",
                "--distance", "vgg16", "--outdir", str(tmp_path / "q")) == 2
+    assert run("project", "--network", net, "--target", str(tmp_path / "t.png"), "--num-steps", "2",
+               "--vgg", str(tmp_path / "missing.pt"), "--outdir", str(tmp_path / "v")) == 2
+    assert "missing.pt" in capsys.readouterr().err and not (tmp_path / "v").exists()
 
 
 def test_directions_then_edit(net, tmp_path):

@@ -50,7 +50,7 @@ def make_distance(args, target, device):
         try:
             return VGG16Distance(load_detector("vgg16", args.vgg, device, allow_download=not args.offline), target)
         except UserError as e:
-            if args.distance == "vgg16":
+            if args.distance == "vgg16" or args.vgg:  # A detector the user named must be there.
                 raise
             warn(f"no VGG16 detector ({str(e).split(';')[0]}); using the offline pixel+SSIM distance")
     return PixelSSIMDistance(target)
