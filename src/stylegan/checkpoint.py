@@ -158,10 +158,10 @@ def load(path: str | Path, device: str | torch.device | None = "cpu", which: str
 
     `G.model_id` and `G.metadata` are set. `which` picks G_ema (default) or G.
     """
-    path = Path(path)
-    if path.suffix.lower() == ".pkl":
-        from .models.official import load_official_pickle
+    from .models.official import is_official_pickle, load_official_pickle
 
+    path = Path(path)
+    if is_official_pickle(path):
         snap = load_official_pickle(path)
         G = getattr(snap, which, None)
         if G is None:

@@ -133,5 +133,20 @@ def test_not_a_snapshot(tmp_path):
     with pytest.raises(OfficialFormatError, match="not an official StyleGAN snapshot"):
         load_official_pickle(p)
     p.write_bytes(b"garbage")
+    with pytest.raises(OfficialFormatError, match="x.pkl: not a pickle file"):
+        load_official_pickle(p)
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))  # An image renamed: it read as "persistent ids" before.
+    with pytest.raises(OfficialFormatError, match="x.pkl: not a pickle file"):
+        load_official_pickle(p)
+    p.write_bytes(pickle.dumps({"hello": 1})[:-4])
     with pytest.raises(OfficialFormatError, match="not a readable"):
         load_official_pickle(p)
+
+
+def test_a_snapshot_under_another_name_is_read_as_one(official, tmp_path):
+    from stylegan import checkpoint
+
+    other = tmp_path / "network-snapshot.bin"
+    other.write_bytes((official / "snapshot-stylegan3-t.pkl").read_bytes())
+    G, ref = checkpoint.load(other), checkpoint.load(official / "snapshot-stylegan3-t.pkl")
+    assert G.model_id == ref.model_id  # Before: "not a safetensors file".

@@ -26,9 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from ..models.official import is_official_pickle
+
     path = Path(args.path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file")
+        what = "a folder; pass a network file or an image" if path.is_dir() else "no such file"
+        raise UserError(f"{path}: {what}")
     if path.suffix.lower() == ".png":
         if args.flops:
             raise UserError(f"{path}: --flops needs a network file, not an image")
@@ -38,7 +41,7 @@ def run(args) -> int:
             info = read_png_text(path)
         except Exception:
             raise UserError(f"{path}: not a readable PNG") from None
-    elif path.suffix.lower() == ".pkl":
+    elif is_official_pickle(path):
         from ..checkpoint import model_id
         from ..models.official import load_official_pickle
 

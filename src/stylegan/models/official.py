@@ -172,9 +172,27 @@ class OfficialSnapshot:
     writer: str  # "stylegan2-ada-pytorch" or "stylegan3".
 
 
+def starts_like_pickle(path: str | Path) -> bool:
+    """Whether the file begins with the PROTO opcode of pickle protocol 2-5 (every official snapshot does)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return False
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def is_official_pickle(path: str | Path) -> bool:
+    """A .pkl name, or pickle bytes under another name (a snapshot saved as .pt, .bin, or without a suffix)."""
+    return Path(path).suffix.lower() == ".pkl" or starts_like_pickle(path)
+
+
 def load_official_pickle(path: str | Path) -> OfficialSnapshot:
     """Read an official network-snapshot-*.pkl without executing anything from it."""
     path = Path(path)
+    if path.is_file() and not starts_like_pickle(path):
+        raise OfficialFormatError(f"{path}: not a pickle file (official snapshots begin with pickle's protocol "
+                                  f"header)")
     try:
         with open(path, "rb") as f:
             data = safe_load(f)

@@ -57,9 +57,9 @@ def source_networks(path: str) -> dict:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"--resume {path}: no such file or run directory")
-    if p.suffix.lower() == ".pkl":
-        from ..models.official import load_official_pickle
+    from ..models.official import is_official_pickle, load_official_pickle
 
+    if is_official_pickle(p):
         s = load_official_pickle(p)
         if s.G_ema is None and s.G is None:
             raise UserError(f"{p}: holds no generator")
