@@ -50,3 +50,27 @@ def test_a_file_is_replaced(tmp_path):
     write_text_atomic(path, "one")
     write_text_atomic(path, "two")
     assert path.read_text() == "two" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_an_unwritable_folder_is_named_not_the_temporary(tmp_path, monkeypatch):
+    def denied(prefix, suffix, dir):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "x1y2" + suffix))
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)  # As a read-only folder (root ignores chmod here).
+    with pytest.raises(UserError) as e:
+        write_text_atomic(tmp_path / "out.txt", "x")
+    assert str(e.value) == f"{tmp_path / 'out.txt'}: cannot write here (Permission denied)"
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path, official):
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # The reader is gone before the first line, as `stylegan inspect X | head -0`.
+    try:
+        p = subprocess.run([sys.executable, "-m", "stylegan", "inspect", str(official / "snapshot-stylegan3-t.pkl")],
+                           stdout=w, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(w)
+    assert p.returncode == 141 and p.stderr == ""

@@ -58,8 +58,11 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
     path = Path(path)
     if not (replace_folder and path.is_dir()):
         check_output_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as e:  # Named after the destination, not the hidden temporary name.
+        raise UserError(f"{path}: cannot write here ({e.strerror or type(e).__name__})") from None
     os.close(fd)
     os.unlink(tmp)  # The caller creates a file or a directory there.
     tmp = Path(tmp)
