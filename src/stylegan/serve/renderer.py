@@ -194,8 +194,9 @@ class RenderQueue:
         except Exception as e:
             if len(jobs) == 1:
                 jobs[0][1].set_exception(e)
-            for job in jobs if len(jobs) > 1 else ():
-                self._render([job])
+            else:
+                for job in jobs:
+                    self._render([job])
             return
         ms = (time.perf_counter() - start) * 1000
         for (_, future), img in zip(jobs, images):
