@@ -335,3 +335,22 @@ def test_conditional_run_with_fewer_labelled_images_than_the_grid(tmp_path):
               "--kimg", "0.008", "--aug", "noaug")  # 16 grid cells, 6 images: their labels repeat.
     run = only_run(tmp_path / "runs")
     assert (run / "fakes_init.png").is_file() and checkpoint.read(final_snapshot(run).path).has("D")
+
+
+def test_a_damaged_dataset_is_named_and_leaves_no_run_directory(toy_data, tmp_path, capsys):
+    import zipfile
+
+    from stylegan.data import PrepareOptions, prepare_dataset
+
+    good = tmp_path / "good.zip"
+    prepare_dataset(toy_data, good, PrepareOptions(resolution=16))
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
+        victim = sorted(n for n in src.namelist() if n.endswith(".png"))[3]
+        for n in src.namelist():
+            dst.writestr(n, b"garbage" if n == victim else src.read(n))
+    capsys.readouterr()
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(tmp_path / "bad.zip"), *TINY,
+                 "--kimg", "0.016"]) == 2
+    err = capsys.readouterr().err
+    assert f"{victim} is damaged" in err and "failed before its first tick" in err
+    assert list((tmp_path / "runs").iterdir()) == []  # Each failed attempt left 0000N-.../config.json before.

@@ -125,7 +125,12 @@ def run(args) -> int:
         cfg, run_dir, resume = prepared.config, prepared.run_dir, prepared.resume
     from ..train.loop import train
 
-    last, finished = train(cfg, run_dir, device=device, resume=resume)
+    try:
+        last, finished = train(cfg, run_dir, device=device, resume=resume)
+    except Exception:
+        if not resume and (d is None or d.is_main):
+            _remove_untrained(run_dir)
+        raise
     if d is None or d.is_main:
         if last is not None and finished:
             samples = _write_samples(last, run_dir / "samples.png")
@@ -135,6 +140,18 @@ def run(args) -> int:
         if not finished:
             print(f"interrupted; continue with: stylegan train --resume {run_dir}", file=sys.stderr)
     return 0 if finished else 130  # (As for Ctrl-C: scripts can tell a stopped run from a finished one.)
+
+
+def _remove_untrained(run_dir: Path) -> None:
+    """A new run that failed before its first tick (bad data, out of memory) holds only its config, log and grids:
+    delete it, so that failed attempts do not pile up as run directories that look like runs."""
+    stats = run_dir / "stats.jsonl"
+    if any(run_dir.glob("network-snapshot-*")) or (stats.is_file() and stats.stat().st_size > 0):
+        return
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    print(f"removed {run_dir}: the run failed before its first tick", file=sys.stderr)
 
 
 def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:
