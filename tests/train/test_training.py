@@ -114,6 +114,10 @@ def test_dry_run_prints_resolved_config(toy_data, tmp_path, capsys):
     (["--data", "{data}", "--metrics", "bogus"], "--metrics: unknown metric 'bogus'"),
     (["--data", "{data}", "--device", "tpu"], "unknown device 'tpu'"),
     (["--resume", "{tmp}/nope"], "--resume {tmp}/nope: no such run directory or file"),
+    (["--data", "{data}", "--aug", "noaug", "--p", "0.3"], "--p applies to --aug fixed only"),  # As the official
+    (["--data", "{data}", "--p", "0.3"], "ADA adjusts p itself"),  # train.py: each was accepted and recorded unused.
+    (["--data", "{data}", "--aug", "fixed", "--target", "0.7"], "--target applies to --aug ada only"),
+    (["--data", "{data}", "--aug", "noaug", "--augpipe", "bgcfnc"], "--augpipe cannot be used with --aug noaug"),
 ])
 def test_bad_arguments_are_one_line_errors(toy_data, tmp_path, args, message):
     args = [a.format(tmp=tmp_path, data=toy_data) for a in args]
@@ -123,6 +127,38 @@ def test_bad_arguments_are_one_line_errors(toy_data, tmp_path, args, message):
     assert message.format(tmp=tmp_path) in r.stderr and "Traceback" not in r.stderr
     lines = [line for line in r.stderr.strip().splitlines() if not line.startswith(("usage:", " "))]
     assert len(lines) == 1  # One error line (argparse prints its usage block before it).
+
+
+def test_resume_from_elsewhere_with_changed_metrics_and_workers(toy_data, tmp_path, monkeypatch, capsys):
+    from stylegan.cli import build_parser
+    from stylegan.train.launch import prepare_run
+
+    monkeypatch.chdir(toy_data.parent)  # --data relative to the working directory, as typed.
+    args = build_parser().parse_args(["train", "--outdir", str(tmp_path / "runs"), "--data", toy_data.name, *TINY,
+                                      "--metrics", "swd16k"])
+    run = prepare_run(args).run_dir  # (A run directory and its config; no training needed here.)
+    assert json.loads((run / "config.json").read_text())["train"]["data"] == str(toy_data)  # Stored absolute.
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--resume", str(run), "--metrics", "none", "--workers", "3", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["metrics"] == [] and cfg["workers"] == 3 and cfg["data"] == str(toy_data)  # Both were no-ops.
+    assert main(["train", "--resume", str(run), "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["metrics"] == ["swd16k"] and cfg["workers"] == 0  # Flags not given keep the run's values.
+
+
+def test_a_failed_resume_leaves_the_config_alone(toy_data, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(toy_data, data)
+    run_train("--outdir", str(tmp_path / "runs"), "--data", str(data), *TINY, "--kimg", "0.016", "--tick", "0.016",
+              "--aug", "noaug")
+    run = only_run(tmp_path / "runs")
+    before = (run / "config.json").read_text()
+    shutil.rmtree(data)
+    assert main(["train", "--resume", str(run), "--kimg", "0.032"]) == 2
+    assert "its dataset" in capsys.readouterr().err and (run / "config.json").read_text() == before
 
 
 def test_resolution_mismatch_on_transfer_is_an_error(toy_data, tmp_path):
@@ -352,5 +388,5 @@ def test_a_damaged_dataset_is_named_and_leaves_no_run_directory(toy_data, tmp_pa
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(tmp_path / "bad.zip"), *TINY,
                  "--kimg", "0.016"]) == 2
     err = capsys.readouterr().err
-    assert f"{victim} is damaged" in err and "failed before its first tick" in err
+    assert f"{victim} is damaged" in err and "failed before training started" in err
     assert list((tmp_path / "runs").iterdir()) == []  # Each failed attempt left 0000N-.../config.json before.

@@ -88,6 +88,13 @@ def test_finetune_official_snapshot(official, data32, tmp_path):
     assert 0 < moved < 0.1  # Started from the official weights and took a few small steps.
 
 
+def test_an_explicit_cfg_must_match_the_network(official, data32, tmp_path):
+    r = cli("train", "--outdir", str(tmp_path / "r"), "--data", str(data32), "--resume",
+            str(official / "snapshot-stylegan3-t.pkl"), "--cfg", "stylegan2", "--dry-run",
+            env={"STYLEGAN_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "--cfg stylegan2 contradicts" in r.stderr  # The default value was not checked.
+
+
 def test_transfer_mismatches_are_clear_errors(official, data16, tmp_path):
     from tiny import tiny_generator_config
 

@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--data", metavar="PATH", help="prepared dataset (folder/zip), raw image folder, or builtin:emoji")
     g.add_argument("--resolution", type=int, metavar="N", help="train at N x N, downscaling the dataset by a power "
                    "of two on load (default: the dataset's; 32 for --preset small)")
-    g.add_argument("--cfg", default="stylegan2", help="network generation: stylegan2 | stylegan1 | stylegan3-t | "
+    g.add_argument("--cfg", default=None, help="network generation: stylegan2 | stylegan1 | stylegan3-t | "
                    "stylegan3-r (default: stylegan2)")
     g.add_argument("--preset", default=None, help="hyperparameters: auto | stylegan2 | paper256 | paper512 | "
                    "paper1024 | cifar | small (default: auto)")
@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="snapshot interval in ticks (0 = only at the end)")
     g.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="random seed (default: 0)")
     g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
-    g.add_argument("--metrics", default="none", metavar="LIST", help="metrics at each snapshot, or none")
+    g.add_argument("--metrics", default=None, metavar="LIST", help="metrics at each snapshot, or none")
     g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | auto (default: auto)")
     g.add_argument("--grid", type=grid_arg, metavar="WxH", help="snapshot image grid, e.g. 8x4 (default: automatic)")
     g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
@@ -84,13 +84,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dlr", type=bounded(float, above=0), help="D learning rate")
     g.add_argument("--mbstd-group", type=bounded(int, 1), help="minibatch std group size")
     g.add_argument("--fp32", type=bool_arg, nargs="?", const=True, default=False, help="disable mixed precision")
-    g.add_argument("--workers", type=bounded(int, 0), default=3, help="data loader processes (default: 3)")
+    g.add_argument("--workers", type=bounded(int, 0), default=None, help="data loader processes (default: 3)")
     g.add_argument("--loss", default="stylegan2", choices=["stylegan2", "r3gan"], help="GAN loss (default: stylegan2)")
     g = p.add_argument_group("augmentation and transfer learning")
     g.add_argument("--aug", default="ada", choices=["ada", "fixed", "noaug"], help="augmentation mode (default: ada)")
     g.add_argument("--p", type=bounded(float, 0, 1), help="augment probability for --aug fixed (default 0.2)")
-    g.add_argument("--target", type=bounded(float, 0, 1), default=0.6, help="ADA target (default: 0.6)")
-    g.add_argument("--augpipe", default="bgc", choices=AUGMENT_PRESETS, metavar="PIPE",
+    g.add_argument("--target", type=bounded(float, 0, 1), help="ADA target (default: 0.6)")
+    g.add_argument("--augpipe", default=None, choices=AUGMENT_PRESETS, metavar="PIPE",
                    help=f"augmentation ops: {', '.join(AUGMENT_PRESETS)} (default: bgc)")
     g.add_argument("--ada-kimg", type=bounded(float, above=0), help="ADA speed (default: 500, 100 when fine-tuning)")
     g.add_argument("--freezed", type=bounded(int, 0), default=0, help="freeze the first N D layers (Freeze-D)")
@@ -143,15 +143,15 @@ def run(args) -> int:
 
 
 def _remove_untrained(run_dir: Path) -> None:
-    """A new run that failed before its first tick (bad data, out of memory) holds only its config, log and grids:
-    delete it, so that failed attempts do not pile up as run directories that look like runs."""
-    stats = run_dir / "stats.jsonl"
-    if any(run_dir.glob("network-snapshot-*")) or (stats.is_file() and stats.stat().st_size > 0):
+    """A new run that failed before its training loop started (a damaged image while loading the data) holds only its
+    config: delete it, so that failed attempts do not pile up as run directories. Once the loop has started, log.txt
+    records the error and the directory stays."""
+    if any(p.name not in ("config.json", "reals.png", "fakes_init.png") for p in run_dir.iterdir()):
         return
     import shutil
 
     shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"removed {run_dir}: the run failed before its first tick", file=sys.stderr)
+    print(f"removed {run_dir}: the run failed before training started", file=sys.stderr)
 
 
 def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:

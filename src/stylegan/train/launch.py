@@ -38,14 +38,14 @@ def prepare_run(args) -> PreparedRun:
 
     preset_name = args.preset or "auto"
     resolution = args.resolution or preset_resolution(preset_name)
-    dataset = open_dataset(args.data, use_labels=args.cond, resolution=resolution, max_size=args.subset)
+    dataset = open_dataset(_absolute(args.data), use_labels=args.cond, resolution=resolution, max_size=args.subset)
     opts = TrainOptions(
-        outdir=args.outdir, data=args.data, cfg=args.cfg, preset=preset_name, gpus=args.gpus,
+        outdir=args.outdir, data=_absolute(args.data), cfg=args.cfg or "stylegan2", preset=preset_name, gpus=args.gpus,
         batch=args.batch, batch_gpu=args.batch_gpu, gamma=args.gamma, mirror=args.mirror, cond=args.cond,
         subset=args.subset, cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
         mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
-        workers=args.workers, desc=args.desc, metrics=_metric_list(args.metrics), aug=args.aug, p=args.p,
-        target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
+        workers=3 if args.workers is None else args.workers, desc=args.desc, metrics=_metric_list(args.metrics),
+        aug=args.aug, p=args.p, target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
         resume_from=args.resume, freezed=args.freezed, grid=args.grid,
     )
     cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
@@ -60,6 +60,11 @@ def prepare_run(args) -> PreparedRun:
     run_dir = create_run_dir(args.outdir, run_name(cfg, dataset.name))
     write_config(run_dir, cfg, dataset)
     return PreparedRun(cfg, run_dir, resume=False)
+
+
+def _absolute(data: str) -> str:
+    """--data as an absolute path (a run resumes from any working directory); builtin: names as given."""
+    return data if data.startswith("builtin:") else str(Path(data).expanduser().absolute())
 
 
 def _metric_list(text: str | None) -> tuple[str, ...]:
@@ -82,9 +87,8 @@ def _continue_run(args) -> PreparedRun:
     if ignored:
         warnings.warn(f"--resume {run_dir} continues with the run's own config; ignored: {', '.join(ignored)} "
                       f"(only --{', --'.join(RESUME_OVERRIDES)} can change)", stacklevel=2)
-    changes = {"kimg": args.kimg, "tick": args.tick, "snap": args.snap,
-               "metrics": _metric_list(args.metrics) if args.metrics != "none" else None,
-               "workers": args.workers if args.workers != 3 else None}
+    changes = {"kimg": args.kimg, "tick": args.tick, "snap": args.snap,  # None: not given, kept.
+               "metrics": _metric_list(args.metrics) if args.metrics is not None else None, "workers": args.workers}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     if not args.dry_run:
         from .state import latest_snapshot
@@ -95,6 +99,8 @@ def _continue_run(args) -> PreparedRun:
         if snap[1]["cur_nimg"] >= cfg.kimg * 1000:
             raise UserError(f"--resume {run_dir}: already at kimg {snap[1]['cur_nimg'] / 1000:g}, at or past "
                             f"--kimg {cfg.kimg:g}; pass a larger --kimg to train on")
+        if not cfg.data.startswith("builtin:") and not Path(cfg.data).expanduser().exists():
+            raise UserError(f"--resume {run_dir}: its dataset {cfg.data} is not there (moved or deleted?)")
         doc = json.loads((run_dir / "config.json").read_text())
         doc["train"] = cfg.to_dict()
         write_text_atomic(run_dir / "config.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -114,7 +120,7 @@ def _transfer_config(cfg: TrainConfig, args, dataset) -> TrainConfig:
         if data_v != net_v:
             raise UserError(f"--resume {args.resume}: the network has {what} {net_v} but the dataset/flags give "
                             f"{data_v}; fine-tuning needs them to match")
-    if args.cfg != "stylegan2" and args.cfg != G.arch:
+    if args.cfg is not None and args.cfg != G.arch:
         raise UserError(f"--cfg {args.cfg} contradicts the network in {args.resume}, which is {G.arch}")
     for flag, value in (("cbase", args.cbase), ("cmax", args.cmax), ("map_depth", args.map_depth)):
         if value is not None:

@@ -41,8 +41,8 @@ class TrainOptions:
     grid: tuple[int, int] | None = None
     aug: str = "ada"
     p: float | None = None
-    target: float = 0.6
-    augpipe: str = "bgc"
+    target: float | None = None  # None: 0.6 for --aug ada (an error with the other modes, as in the official code).
+    augpipe: str | None = None  # None: "bgc" (an error with --aug noaug).
     ada_kimg: float | None = None
     loss: str = "stylegan2"
     ema_kimg: float | None = None
@@ -93,10 +93,18 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
         raise UserError(f"{per_gpu} cannot be smaller than --mbstd-group {mbstd_group}")
     if batch_gpu % mbstd_group:
         raise UserError(f"{per_gpu} must be a multiple of --mbstd-group {mbstd_group}")
-    if not 0 <= o.target <= 1:
-        raise UserError(f"--target must be in [0, 1], got {o.target}")
     if o.aug not in ("ada", "fixed", "noaug"):
         raise UserError(f"--aug must be ada, fixed or noaug, got {o.aug!r}")
+    if o.p is not None and o.aug != "fixed":
+        raise UserError(f"--p applies to --aug fixed only (--aug {o.aug}: "
+                        + ("ADA adjusts p itself)" if o.aug == "ada" else "no augmentation)"))
+    if o.target is not None and o.aug != "ada":
+        raise UserError(f"--target applies to --aug ada only, not --aug {o.aug}")
+    if o.augpipe is not None and o.aug == "noaug":
+        raise UserError("--augpipe cannot be used with --aug noaug")
+    target = 0.6 if o.target is None else o.target
+    if not 0 <= target <= 1:
+        raise UserError(f"--target must be in [0, 1], got {target}")
     if o.loss not in ("stylegan2", "r3gan"):
         raise UserError(f"--loss must be stylegan2 or r3gan, got {o.loss!r}")
     cbase, cmax = pick("cbase", h.cbase), pick("cmax", h.cmax)
@@ -115,8 +123,8 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
         pl_weight=pick("pl_weight", h.pl_weight), ema_kimg=ema_kimg,
         ema_rampup=None if o.resume_from else h.ema_rampup,
         blur_init_sigma=0.0 if o.resume_from else r.get("blur_init_sigma", 0.0),
-        blur_fade_kimg=r.get("blur_fade_kimg", 0.0), fp32=o.fp32, aug=o.aug, augpipe=o.augpipe,
-        p=o.p if o.p is not None else (0.2 if o.aug == "fixed" else 0.0), target=o.target,
+        blur_fade_kimg=r.get("blur_fade_kimg", 0.0), fp32=o.fp32, aug=o.aug, augpipe=o.augpipe or "bgc",
+        p=o.p if o.p is not None else (0.2 if o.aug == "fixed" else 0.0), target=target,
         ada_kimg=o.ada_kimg if o.ada_kimg is not None else (100 if o.resume_from else 500),
         resume_from=o.resume_from, freezed=o.freezed,
     )
