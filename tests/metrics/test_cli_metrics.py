@@ -60,6 +60,20 @@ def test_two_sets_with_the_shared_inception(tmp_path, inception_path, capsys):
     assert set(results) == {"fid", "kid"} and results["fid"] > 1 and np.isfinite(results["kid"])
 
 
+def test_data_larger_than_the_network_is_downscaled(run_dir, tmp_path, capsys):
+    from stylegan.data import PrepareOptions, prepare_dataset
+
+    net = str(run_dir / "network-snapshot-000000.safetensors")  # 16x16, as a --preset small run on 32x32 data.
+    raw = _folder(tmp_path / "raw32", 3, n=6, res=32)
+    prepared = tmp_path / "p32.zip"
+    prepare_dataset(raw, prepared, PrepareOptions(resolution=32))
+    for data in (raw, prepared):  # Raw: prepared at 16 once; prepared: box-downscaled on load, as in training.
+        argv = ["metrics", "--network", net, "--data", str(data), "--metrics", "swd16k", "--num", "6", "--json",
+                "--device", "cpu", "--cache-dir", str(tmp_path / "c"), "--no-progress"]
+        assert main(argv) == 0, capsys.readouterr().err  # Was: "swd compares images of one resolution: 16 and 32".
+        assert np.isfinite(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["swd6"])
+
+
 def test_no_progress_is_quiet(tmp_path, capsys):  # The raw folders' on-the-fly preparation included.
     a, b = _folder(tmp_path / "a", 1, n=2, res=16), _folder(tmp_path / "b", 2, n=2, res=16)
     argv = ["metrics", "--data", str(a), "--ref", str(b), "--metrics", "swd", "--cache-dir", str(tmp_path / "c")]

@@ -164,14 +164,16 @@ class MetricResult:
     extra: dict = field(default_factory=dict)
 
 
-def _open(spec_or_dataset, options: MetricOptions, use_labels: bool = False):
-    """An ImageDataset as given, or opened from a --data spec (raw folders are prepared once, then cached)."""
+def _open(spec_or_dataset, options: MetricOptions, use_labels: bool = False, resolution: int | None = None):
+    """An ImageDataset as given, or opened from a --data spec (raw folders are prepared once, then cached) at
+    `resolution` (a network's: larger data is downscaled on load, as training does; None: the data's own)."""
     if spec_or_dataset is None or not isinstance(spec_or_dataset, (str, Path)):
         return spec_or_dataset
     from ..data.dataset import open_dataset
 
     cache = str(Path(options.cache_dir).expanduser() / "datasets") if options.cache_dir else None
-    return open_dataset(str(spec_or_dataset), use_labels=use_labels, cache_dir=cache, progress=options.progress)
+    return open_dataset(str(spec_or_dataset), use_labels=use_labels, cache_dir=cache, progress=options.progress,
+                        resolution=resolution)
 
 
 def check_names(names: list[str], two_set: bool, flag: str | None = None) -> list[MetricSpec]:
@@ -205,7 +207,8 @@ def evaluate_metrics(names: list[str], G=None, dataset=None, *, ref=None,
         G.eval()
     results = []
     try:
-        ctx = MetricContext(options, G, _open(dataset, options, use_labels=conditional), _open(ref, options))
+        data = _open(dataset, options, use_labels=conditional, resolution=G.img_resolution if G is not None else None)
+        ctx = MetricContext(options, G, data, _open(ref, options))
         for spec in specs:
             ctx.prefer_all |= spec.all_features
         for spec in specs:
