@@ -156,7 +156,7 @@ def make_run(name: str, device: torch.device, batch: int | None, aug_p: float, f
     if batch is not None:
         over["batch"] = batch
     opts = TrainOptions(outdir="-", data="-", cfg=cfg_name, preset=preset, fp32=fp32,
-                        aug="fixed" if aug_p > 0 else "noaug", p=aug_p, **over)
+                        aug="fixed" if aug_p > 0 else "noaug", p=aug_p if aug_p > 0 else None, **over)
     cfg = resolve_config(opts, res=res, channels=3, label_dim=0)
     nets = build_nets(cfg, device)
     opt = make_optimizers(nets, cfg, list(nets.D.parameters()))
