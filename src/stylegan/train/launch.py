@@ -39,14 +39,15 @@ def prepare_run(args) -> PreparedRun:
     preset_name = args.preset or "auto"
     resolution = args.resolution or preset_resolution(preset_name)
     dataset = open_dataset(_absolute(args.data), use_labels=args.cond, resolution=resolution, max_size=args.subset)
+    given = {k: v for k, v in (("cfg", args.cfg), ("workers", args.workers)) if v is not None}  # Else TrainOptions'.
     opts = TrainOptions(
-        outdir=args.outdir, data=_absolute(args.data), cfg=args.cfg or "stylegan2", preset=preset_name, gpus=args.gpus,
+        outdir=args.outdir, data=_absolute(args.data), preset=preset_name, gpus=args.gpus,
         batch=args.batch, batch_gpu=args.batch_gpu, gamma=args.gamma, mirror=args.mirror, cond=args.cond,
         subset=args.subset, cbase=args.cbase, cmax=args.cmax, map_depth=args.map_depth, glr=args.glr, dlr=args.dlr,
         mbstd_group=args.mbstd_group, kimg=args.kimg, tick=args.tick, snap=args.snap, seed=args.seed, fp32=args.fp32,
-        workers=3 if args.workers is None else args.workers, desc=args.desc, metrics=_metric_list(args.metrics),
-        aug=args.aug, p=args.p, target=args.target, augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss,
-        resume_from=args.resume, freezed=args.freezed, grid=args.grid,
+        desc=args.desc, metrics=_metric_list(args.metrics), aug=args.aug, p=args.p, target=args.target,
+        augpipe=args.augpipe, ada_kimg=args.ada_kimg, loss=args.loss, resume_from=args.resume, freezed=args.freezed,
+        grid=args.grid, **given,
     )
     cfg = resolve_config(opts, dataset.resolution, dataset.num_channels, dataset.label_dim)
     if args.resume:
