@@ -62,11 +62,21 @@ def test_resume_is_exact(toy_data, tmp_path):
     run_train("--outdir", str(tmp_path / "a"), *common, "--kimg", "0.096")
     run_train("--outdir", str(tmp_path / "b"), *common, "--kimg", "0.048")
     run_b = only_run(tmp_path / "b")
+    # A process killed after logging a tick past its last snapshot (here: a made-up one, and a line cut short).
+    with open(run_b / "stats.jsonl", "a") as f:
+        f.write(json.dumps({"tick": 3, "kimg": 0.072, "time": 1e6}) + "\n" + '{"tick": 4, "ki')
     run_train("--resume", str(run_b), "--kimg", "0.096")
     a, b = final_snapshot(only_run(tmp_path / "a")), final_snapshot(run_b)
     assert a.tensors.keys() == b.tensors.keys()
     for k in a.tensors:
         assert torch.equal(a.tensors[k], b.tensors[k]), k
+    # stats.jsonl reads as one run's: ticks 0, 1, 2, ... at growing kimg, and time goes on from the first part.
+    stats = run_stats(run_b)
+    assert [r["tick"] for r in stats] == list(range(len(stats)))
+    assert [r["kimg"] for r in stats] == [0.008, 0.04, 0.048, 0.08, 0.096]
+    times = [r["time"] for r in stats]
+    assert times == sorted(times) and times[-1] < 1e6
+    assert "removed 2 later tick(s) from stats.jsonl" in (run_b / "log.txt").read_text()
 
 
 def test_interrupt_then_resume_is_exact(toy_data, tmp_path):
@@ -347,6 +357,25 @@ def test_an_interrupted_run_exits_130(toy_data, tmp_path, monkeypatch, capsys):
     run = only_run(tmp_path / "runs")
     assert "interrupted; continue with: stylegan train --resume" in capsys.readouterr().err
     assert list(run.glob("network-snapshot-*.safetensors")) and not (run / "samples.png").exists()
+
+
+def test_training_goes_on_when_its_output_pipe_closes(toy_data, tmp_path):
+    """`stylegan train ... | head -1`: the reader goes away; the run still trains to the end, logging to log.txt."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "stylegan", "train", "--outdir", str(tmp_path / "runs"), "--data",
+                             str(toy_data), *TINY, "--kimg", "0.032", "--tick", "0.008", "--aug", "noaug"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("starting at kimg 0;")
+    proc.stdout.close()  # Later lines go to a closed pipe.
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err
+    assert "Traceback" not in err
+    run = only_run(tmp_path / "runs")
+    assert run_stats(run)[-1]["kimg"] == pytest.approx(0.032) and (run / "samples.png").is_file()
+    log = (run / "log.txt").read_text()
+    assert "output pipe was closed; training goes on" in log and "finished at kimg 0.032" in log
 
 
 def test_an_error_in_the_loop_is_kept_in_log_txt(toy_data, tmp_path, monkeypatch):

@@ -77,6 +77,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
     rounds = cfg.batch // (cfg.batch_gpu * d.world)
     reals = _reals(dataset, cfg, d, rounds, st.step)
     rep = Reporter(run_dir, cfg.kimg, st.cur_nimg, enabled=d.is_main)
+    if snap is not None and d.is_main:
+        rep.forget_after(st.cur_nimg)  # Ticks logged after the snapshot by a killed process are trained again.
     gw, gh = cfg.grid or grid_size(cfg.G.img_resolution, d.device)
     grid_z = torch.from_numpy(np.random.RandomState(cfg.seed).randn(gw * gh, cfg.G.z_dim)).float().to(d.device)
     order = np.random.RandomState(123).permutation(reals.n)  # Labels of random reals, repeated if there are fewer.
@@ -84,10 +86,10 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
     if d.is_main and snap is None:
         save_reals_grid(run_dir / "reals.png", reals, gw, gh)
         save_fakes_grid(run_dir / "fakes_init.png", n.G_ema, grid_z, grid_c.to(d.device), gw)
-    rep.log(f"{'resuming at' if snap else 'starting at'} kimg {st.cur_nimg / 1000:.1f}; training to {cfg.kimg} kimg")
+    rep.log(f"{'resuming at' if snap else 'starting at'} kimg {st.cur_nimg / 1000:g}; training to {cfg.kimg} kimg")
     stop, stats, last = StopRequest(), Stats(), None
     t_start = t_tick = time.time()
-    start_nimg = st.cur_nimg
+    start_nimg, time_before = st.cur_nimg, st.seconds  # Training time of earlier processes of this run.
     try:
         while True:
             train_step(n, opt, cfg, reals, d, [d.rank * rounds + r for r in range(rounds)], st, stats)
@@ -100,7 +102,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
                 continue
             # Tick: report, then maybe snapshot.
             tick_kimg = (st.cur_nimg - tick.tick_start_nimg) / 1000
-            record = {"tick": tick.cur_tick, "kimg": st.cur_nimg / 1000, "time": time.time() - t_start,
+            record = {"tick": tick.cur_tick, "kimg": st.cur_nimg / 1000, "time": time_before + time.time() - t_start,
                       "sec_per_tick": time.time() - t_tick,
                       "sec_per_kimg": (time.time() - t_tick) / max(tick_kimg, 1e-9),
                       "augment_p": float(n.augment.p) if n.augment is not None else 0.0,
@@ -108,6 +110,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
             tick.cur_tick += 1
             tick.tick_start_nimg = st.cur_nimg
             snapshot_due = done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0)
+            st.seconds = record["time"]
             if snapshot_due:
                 last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record, dataset)
             rep.tick(record)
@@ -174,8 +177,9 @@ def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainCo
     if not d.is_main:
         return None
     save_fakes_grid(run_dir / f"fakes{kimg:06d}.png", n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
-    state = {"step": st.step, "cur_nimg": st.cur_nimg, "pl_mean": st.pl_mean.cpu(), "cur_tick": tick.cur_tick,
-             "tick_start_nimg": tick.tick_start_nimg, "opt_G": opt.G.state_dict(), "opt_D": opt.D.state_dict(),
+    state = {"step": st.step, "cur_nimg": st.cur_nimg, "seconds": st.seconds, "pl_mean": st.pl_mean.cpu(),
+             "cur_tick": tick.cur_tick, "tick_start_nimg": tick.tick_start_nimg,
+             "opt_G": opt.G.state_dict(), "opt_D": opt.D.state_dict(),
              "augment_p": n.augment.p.cpu() if n.augment is not None else None,
              "ada": ada.state_dict() if ada is not None else None, "rng": rng, "seed": cfg.seed}
     meta = {"kimg": f"{st.cur_nimg / 1000:g}", "tick": str(tick.cur_tick), "run": run_dir.name,
@@ -190,6 +194,7 @@ def _restore(n, opt, st: StepState, tick: TickState, ada, net_path, state: dict)
     opt.G.load_state_dict(state["opt_G"])
     opt.D.load_state_dict(state["opt_D"])
     st.step, st.cur_nimg = state["step"], state["cur_nimg"]
+    st.seconds = float(state.get("seconds", 0.0))  # Absent from states written before it was kept.
     st.pl_mean = state["pl_mean"].to(st.pl_mean.device)
     tick.cur_tick, tick.tick_start_nimg = state["cur_tick"], state["tick_start_nimg"]
     if n.augment is not None and state["augment_p"] is not None:

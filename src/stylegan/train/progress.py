@@ -4,6 +4,7 @@ tick in log.txt, one JSON object per tick in stats.jsonl, and image grids of rea
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..files import atomic_path
 from ..images import make_grid, save_png, to_uint8
 
 TICK_FIELDS = ["loss_G", "loss_D", "r1", "r2", "pl", "pl_lengths", "scores_real", "scores_fake", "signs_real",
@@ -29,7 +31,7 @@ def format_duration(seconds: float) -> str:
 class Reporter:
     def __init__(self, run_dir: Path, total_kimg: float, start_nimg: int, enabled: bool):
         self.run_dir, self.total_kimg, self.enabled = run_dir, total_kimg, enabled
-        self.bar = None
+        self.bar, self.console = None, True
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -42,14 +44,41 @@ class Reporter:
             self.bar.n = round(cur_nimg / 1000, 3)
             self.bar.refresh() if time.monotonic() - self.bar.last_print_t > 0.5 else None
 
+    def forget_after(self, nimg: int) -> None:
+        """Drop the stats.jsonl records of ticks past nimg: a resume trains them again (after a kill, the newest
+        snapshot can be older than the last tick logged)."""
+        path = self.run_dir / "stats.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        keep = [line for line in lines if not line.strip() or _kimg(line) <= nimg / 1000 + 1e-9]
+        if len(keep) < len(lines):
+            with atomic_path(path) as tmp:
+                tmp.write_text("".join(keep))
+            self._append(f"resuming at kimg {nimg / 1000:g}: removed {len(lines) - len(keep)} later tick(s) "
+                         "from stats.jsonl")
+
     def log(self, line: str) -> None:
         if not self.enabled:
             return
         self._append(line)
-        if self.bar is not None:
-            self.bar.write(line)
-        else:
-            print(line, flush=True)
+        if not self.console:
+            return
+        try:
+            if self.bar is not None:
+                self.bar.write(line)  # To stdout, above the bar.
+            else:
+                print(line, flush=True)
+        except BrokenPipeError:  # stdout piped into a reader that has stopped (`| head`): keep training.
+            self._quiet_stdout()
+
+    def _quiet_stdout(self) -> None:
+        """Send the rest of stdout to the null device (Python's recipe for a closed pipe), and say so in log.txt."""
+        self.console = False
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        self._append("the console's output pipe was closed; training goes on, logging to log.txt only")
 
     def tick(self, record: dict) -> None:
         """Append the tick's record to stats.jsonl and show it."""
@@ -82,6 +111,13 @@ class Reporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _kimg(line: str) -> float:
+    try:
+        return float(json.loads(line)["kimg"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")  # A line cut short by a kill: drop it too.
 
 
 def grid_size(res: int, device: torch.device) -> tuple[int, int]:

@@ -79,6 +79,7 @@ class StepState:
     step: int = 0
     cur_nimg: int = 0
     pl_mean: torch.Tensor = field(default_factory=lambda: torch.zeros([]))
+    seconds: float = 0.0  # Training time of the run up to the last tick, over all its processes (stats.jsonl "time").
 
 
 class Stats:
