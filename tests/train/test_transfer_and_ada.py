@@ -10,6 +10,7 @@ import torch
 from trainutil import TINY, cli, disc_images, final_snapshot, initial_nets, only_run, run_stats, run_train
 
 from stylegan import checkpoint
+from stylegan.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +150,19 @@ def test_r3gan_training_runs(data16, tmp_path):
     assert any(r.get("r2") is not None for r in recs)  # R2 on fakes is computed with R1.
 
 
+@pytest.mark.parametrize("generation, g_base, g_max", [("stylegan3-t", 32768, 512), ("stylegan3-r", 65536, 1024),
+                                                       ("stylegan2", 16384, 512)])
+def test_auto_preset_takes_each_generations_official_widths(data16, tmp_path, capsys, generation, g_base, g_max):
+    """stylegan3 train.py: cbase 32768 (R: G's doubled), dlr 0.002 at any resolution; StyleGAN2-ADA's auto halves
+    the widths below 512 and uses lr 0.0025."""
+    assert main(["train", "--outdir", str(tmp_path), "--data", str(data16), "--cfg", generation, "--gpus", "1",
+                 "--batch", "32", "--gamma", "8.2", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["G"]["synthesis"]["channel_base"], cfg["G"]["synthesis"]["channel_max"]) == (g_base, g_max)
+    assert cfg["D"]["channel_base"] == g_base // (2 if generation == "stylegan3-r" else 1)
+    assert cfg["dlr"] == (0.0025 if generation == "stylegan2" else 0.002) and cfg["glr"] == 0.0025
+
+
 @pytest.mark.parametrize("generation", ["stylegan3-t", "stylegan3-r"])
 def test_stylegan3_training_steps(data16, tmp_path, generation):
     run_train("--outdir", str(tmp_path / "r"), "--data", str(data16), *TINY, "--cfg", generation, "--kimg", "0.008",
@@ -172,5 +186,5 @@ def test_subset_and_snapshot_metrics(data16, tmp_path):
     doc = json.loads((run / "config.json").read_text())
     assert doc["train"]["subset"] == 10 and doc["dataset"]["num_images"] == 10
     (line,) = (run / "metric-swd16k.jsonl").read_text().splitlines()
-    assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000.safetensors"
+    assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000_008.safetensors"  # 8 images in.
     assert "swd16k" in run_stats(run)[-1]["metrics"]

@@ -52,10 +52,14 @@ class TrainOptions:
     freezed: int = 0
 
 
-def recipe(cfg: str, batch: int) -> dict:
-    """Per-generation official defaults that override the preset (stylegan3 train.py)."""
+def recipe(cfg: str, batch: int, preset_name: str) -> dict:
+    """Per-generation official defaults that override the preset (stylegan3 train.py). With the `auto` preset a
+    StyleGAN3 run takes that train.py's widths and D learning rate too (cbase 32768 at every resolution, where
+    StyleGAN2-ADA's `auto` halves them below 512; dlr 0.002)."""
     if cfg in ("stylegan3-t", "stylegan3-r"):
         r = dict(map_depth=2, glr=0.0025, style_mixing=0.0, pl_weight=0.0)
+        if preset_name == "auto":
+            r.update(cbase=32768, dlr=0.002)
         if cfg == "stylegan3-r":
             r.update(blur_init_sigma=10.0, blur_fade_kimg=batch * 200 / 32)
         return r
@@ -80,7 +84,7 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
         raise UserError("--cond requires a dataset with labels (dataset.json labels), but this one has none")
     h = preset(o.preset, res, o.gpus)
     batch = o.batch or h.batch
-    r = recipe(o.cfg, batch)
+    r = recipe(o.cfg, batch, o.preset)
     pick = lambda name, default: getattr(o, name) if getattr(o, name) is not None else r.get(name, default)  # noqa
     batch_gpu = o.batch_gpu or batch // o.gpus
     mbstd_group = pick("mbstd_group", h.mbstd_group)
@@ -118,7 +122,7 @@ def resolve_config(o: TrainOptions, res: int, channels: int, label_dim: int) -> 
         snap=o.snap if o.snap is not None else h.snap, metrics=tuple(o.metrics), grid=o.grid, cond=o.cond,
         mirror=o.mirror, subset=o.subset,
         workers=o.workers, G=G, D=D, gpus=o.gpus, batch=batch, batch_gpu=batch_gpu,
-        glr=pick("glr", h.glr), dlr=o.dlr if o.dlr is not None else h.dlr, loss=o.loss,
+        glr=pick("glr", h.glr), dlr=pick("dlr", h.dlr), loss=o.loss,
         gamma=o.gamma if o.gamma is not None else h.gamma, style_mixing=pick("style_mixing", h.style_mixing),
         pl_weight=pick("pl_weight", h.pl_weight), ema_kimg=ema_kimg,
         ema_rampup=None if o.resume_from else h.ema_rampup,
