@@ -1,10 +1,10 @@
 """Snapshots of a run: `network-snapshot-KKKKKK.safetensors` (G_ema + G + D, our checkpoint format; KKKKKK is the
-whole kimg, as the official names) and `training-state-KKKKKK[.III].pt` (optimizers, counters, pl_mean, ADA, RNG;
-tensors and plain values only, so it loads with torch.load(weights_only=True); .III is the kimg's fraction in images
-when there is one, so states never share a name). The state records the model id of its network file and is written
-first; resume takes the newest pair that matches. A crash between the two writes therefore leaves the previous
-network file in place and its state beside it, even when the new network would have replaced it (ticks under 1 kimg
-give several snapshots the same network name)."""
+kimg, as the official names), `training-state-KKKKKK.pt` (optimizers, counters, pl_mean, ADA, RNG; tensors and plain
+values only, so it loads with torch.load(weights_only=True)) and `fakesKKKKKK.png`. At a kimg with a fraction the
+names end in `_III`, the rest in images (`network-snapshot-000008_512.safetensors`), so a snapshot never replaces
+another (ticks under 1 kimg, a finished run resumed to a fractional --kimg) and names sort in training order.
+The state records the model id of its network file and is written first; resume takes the newest pair that matches,
+so a crash between the two writes leaves the previous pair in place. Only the newest KEEP_STATES states are kept."""
 
 from __future__ import annotations
 
@@ -16,14 +16,22 @@ import torch
 from .. import checkpoint
 from ..files import atomic_path
 
-NET = "network-snapshot-{kimg:06d}.safetensors"
-_STATE_NAME = re.compile(r"training-state-(\d{6,})(?:\.(\d{3}))?\.pt")
+_STATE_NAME = re.compile(r"training-state-(\d{6,})(?:[._](\d{3}))?\.pt")  # "." in the thirteenth session's names.
 KEEP_STATES = 2  # Training states are large (optimizer moments); keep only the newest few.
 
 
-def state_name(nimg: int) -> str:
+def snapshot_id(nimg: int) -> str:
+    """KKKKKK, or KKKKKK_III at a fractional kimg."""
     kimg, rest = divmod(nimg, 1000)
-    return f"training-state-{kimg:06d}" + (f".{rest:03d}" if rest else "") + ".pt"
+    return f"{kimg:06d}" + (f"_{rest:03d}" if rest else "")
+
+
+def network_name(nimg: int) -> str:
+    return f"network-snapshot-{snapshot_id(nimg)}.safetensors"
+
+
+def state_name(nimg: int) -> str:
+    return f"training-state-{snapshot_id(nimg)}.pt"
 
 
 def _states(run_dir: Path) -> list[tuple[int, Path]]:
@@ -33,7 +41,7 @@ def _states(run_dir: Path) -> list[tuple[int, Path]]:
 
 
 def save_snapshot(run_dir: Path, nimg: int, G_ema, G, D, state: dict, metadata: dict) -> Path:
-    net_path = run_dir / NET.format(kimg=nimg // 1000)
+    net_path = run_dir / network_name(nimg)
     state = {**state, "model_id": checkpoint.model_id(G_ema)}
     with atomic_path(run_dir / state_name(nimg)) as tmp:  # First: see the module docstring.
         torch.save(state, tmp)
@@ -50,7 +58,9 @@ def load_state(path: Path) -> dict:
 def latest_snapshot(run_dir: Path) -> tuple[Path, dict] | None:
     """Newest (network file, training state) pair whose model ids agree, or None."""
     for nimg, state_path in reversed(_states(run_dir)):
-        net_path = run_dir / NET.format(kimg=nimg // 1000)
+        net_path = run_dir / network_name(nimg)
+        if not net_path.is_file():
+            net_path = run_dir / network_name(nimg - nimg % 1000)  # Before the thirteenth session: whole kimg only.
         if not net_path.is_file():
             continue
         try:
