@@ -49,6 +49,14 @@ def test_generate_writes_named_pngs_with_provenance(net, tmp_path, capsys):
     assert "stylegan:seed" in capsys.readouterr().out
 
 
+def test_generate_shows_progress_for_many_seeds(net, tmp_path, capsys):
+    assert main(["generate", "--network", str(net), "--seeds", "0-3", "--outdir", str(tmp_path / "few")]) == 0
+    assert "generate:" not in capsys.readouterr().err  # A few images: quick, no progress lines.
+    assert main(["generate", "--network", str(net), "--seeds", "0-39", "--outdir", str(tmp_path / "many")]) == 0
+    err = capsys.readouterr().err  # Not a terminal: whole lines, the last one at 100%.
+    assert "generate: 40/40 img (100%)" in err and len(list((tmp_path / "many").iterdir())) == 40
+
+
 def test_generate_is_deterministic_and_matches_library(net, tmp_path):
     main(["generate", "--network", str(net), "--seeds", "5", "--outdir", str(tmp_path / "a"), "--device", "cpu"])
     main(["generate", "--network", str(net), "--seeds", "5", "--outdir", str(tmp_path / "b"), "--device", "cpu"])

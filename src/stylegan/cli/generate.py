@@ -46,8 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_device_argument(p)
 
 
+PROGRESS_FROM = 16  # Seeds: fewer are quick enough to need no progress bar.
+
+
 def run(args) -> int:
     from ..generate import generate_images
+    from ..progress import progress_bar
     from ..images import make_grid, provenance, save_png
     from ..latents import class_to_c
 
@@ -66,8 +70,9 @@ def run(args) -> int:
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     images = []
-    for seed, img in generate_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise_mode, args.class_idx,
-                                     args.batch):
+    rendered = generate_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise_mode, args.class_idx, args.batch)
+    for seed, img in progress_bar(rendered, total=len(seeds), desc="generate", unit="img",
+                                  enabled=len(seeds) > PROGRESS_FROM):
         text = provenance(model_id=G.model_id, seed=seed, truncation_psi=args.trunc,
                           truncation_cutoff=args.trunc_cutoff, noise_mode=args.noise_mode, **{"class": args.class_idx},
                           **transform)
