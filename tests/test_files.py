@@ -74,3 +74,36 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path, official):
     finally:
         os.close(w)
     assert p.returncode == 141 and p.stderr == ""
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   RuntimeError("No space left on device (os error 28)")])  # safetensors' wording.
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(tmp_path, error):
+    (tmp_path / "old.txt").write_text("kept")
+    with pytest.raises(UserError, match=r"old.txt: not written, no space left on the device"):
+        with atomic_path(tmp_path / "old.txt") as tmp:
+            tmp.write_text("half")
+            raise error
+    assert [p.name for p in tmp_path.iterdir()] == ["old.txt"] and (tmp_path / "old.txt").read_text() == "kept"
+
+
+def test_other_write_errors_pass_through(tmp_path):
+    with pytest.raises(ValueError, match="not a disk problem"):
+        with atomic_path(tmp_path / "x.txt"):
+            raise ValueError("not a disk problem")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_use_is_refused_by_another_process(tmp_path):
+    import subprocess
+    import sys
+
+    with files.exclusive_folder(tmp_path, "run directory"):
+        with files.exclusive_folder(tmp_path, "run directory"):  # Re-entrant in one process.
+            r = subprocess.run([sys.executable, "-c", "from stylegan.files import exclusive_folder\n"
+                                f"with exclusive_folder({str(tmp_path)!r}, 'run directory'): pass"],
+                               capture_output=True, text=True)
+    assert r.returncode == 1 and f"run directory {tmp_path} is in use by another process" in r.stderr
+    r = subprocess.run([sys.executable, "-c", "from stylegan.files import exclusive_folder\n"
+                        f"with exclusive_folder({str(tmp_path)!r}, 'run directory'): pass"], capture_output=True)
+    assert r.returncode == 0  # Released.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -79,8 +81,27 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
             _remove(old)
         else:
             os.replace(tmp, path)
+    except Exception as e:
+        _remove(tmp)
+        if _disk_full(e, path.parent):  # One line for a common failure that libraries word in many ways.
+            raise UserError(f"{path}: not written, no space left on the device ({e})") from None
+        raise
     finally:
         _remove(tmp)
+
+
+def _disk_full(error: Exception, folder: Path) -> bool:
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    if "no space left" in str(error).lower():  # safetensors: "No space left on device (os error 28)".
+        return True
+    if isinstance(error, (OSError, RuntimeError)):  # torch.save: "file write failed".
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+    return False
+
+
+DISK_FULL_BYTES = 1 << 20  # Free space under which a failed write is put down to a full disk.
 
 
 def _remove(path: Path) -> None:
@@ -98,6 +119,38 @@ def remove_partials(folder: str | Path) -> list[Path]:
     for p in removed:
         _remove(p)
     return removed
+
+
+_HELD: dict[str, list] = {}  # Folders this process holds: realpath -> [fd, depth].
+
+
+@contextlib.contextmanager
+def exclusive_folder(folder: str | Path, what: str) -> Iterator[None]:
+    """Hold `folder` for this process (an advisory lock on the folder itself, released when the process ends, even
+    by a kill): a second process asking for it gets a UserError naming `what`. Re-entrant within one process;
+    a no-op where the OS has no flock (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        _HELD[key][1] += 1
+    else:
+        fd = os.open(key, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise UserError(f"{what} {folder} is in use by another process; wait for it to end, or stop it") from None
+        _HELD[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0:
+            os.close(_HELD.pop(key)[0])  # Closing the descriptor releases the lock.
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
@@ -119,3 +172,16 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
             return {k: f[k] for k in f.files}
     except (ValueError, OSError, zipfile.BadZipFile) as e:
         raise UserError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The objects of a JSON-lines file, skipping lines that do not parse (the torn last line of a killed writer)."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out

@@ -375,7 +375,7 @@ def test_training_goes_on_when_its_output_pipe_closes(toy_data, tmp_path):
     run = only_run(tmp_path / "runs")
     assert run_stats(run)[-1]["kimg"] == pytest.approx(0.032) and (run / "samples.png").is_file()
     log = (run / "log.txt").read_text()
-    assert "output pipe was closed; training goes on" in log and "finished at kimg 0.032" in log
+    assert "<stdout> was closed; training goes on" in log and "finished at kimg 0.032" in log
 
 
 def test_an_error_in_the_loop_is_kept_in_log_txt(toy_data, tmp_path, monkeypatch):
@@ -417,5 +417,5 @@ def test_a_damaged_dataset_is_named_and_leaves_no_run_directory(toy_data, tmp_pa
     assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(tmp_path / "bad.zip"), *TINY,
                  "--kimg", "0.016"]) == 2
     err = capsys.readouterr().err
-    assert f"{victim} is damaged" in err and "failed before training started" in err
+    assert f"{victim} is damaged" in err and "stopped before training started" in err
     assert list((tmp_path / "runs").iterdir()) == []  # Each failed attempt left 0000N-.../config.json before.

@@ -16,12 +16,14 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import exclusive_folder
 from ..train.augment import AUGMENT_PRESETS
 from .common import bounded, output_dir
 
@@ -108,12 +110,22 @@ def run(args) -> int:
     d = init(device.type) if world > 1 else None
     if d is not None and args.gpus != world:
         raise UserError(f"--gpus {args.gpus} does not match torchrun's {world} processes")
+    # Rank 0 alone prepares the dataset cache and the run directory, then shares the resolved config.
+    with contextlib.ExitStack() as held:
+        if args.resume and Path(args.resume).is_dir() and not args.dry_run and (d is None or d.is_main):
+            held.enter_context(exclusive_folder(args.resume, "--resume"))  # Before config.json is rewritten.
+        return _prepare_and_train(args, device, d)
+
+
+def _prepare_and_train(args, device, d) -> int:
     from ..train.config import TrainConfig
     from ..train.distributed import gather_objects
     from ..train.launch import prepare_run
 
-    # Rank 0 alone prepares the dataset cache and the run directory, then shares the resolved config.
     prepared = prepare_run(args) if d is None or d.is_main else None
+    if prepared is not None and prepared.final is not None:  # Only its samples.png was missing.
+        print(f"samples: {_write_samples(prepared.final, prepared.run_dir / 'samples.png')}")
+        return 0
     if args.dry_run:
         print(json.dumps(prepared.config.to_dict(), indent=2, sort_keys=True))
         return 0
@@ -127,7 +139,7 @@ def run(args) -> int:
 
     try:
         last, finished = train(cfg, run_dir, device=device, resume=resume)
-    except Exception:
+    except BaseException:  # An error, or Ctrl-C before the loop took over the signal.
         if not resume and (d is None or d.is_main):
             _remove_untrained(run_dir)
         raise
@@ -151,7 +163,7 @@ def _remove_untrained(run_dir: Path) -> None:
     import shutil
 
     shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"removed {run_dir}: the run failed before training started", file=sys.stderr)
+    print(f"removed {run_dir}: the run stopped before training started", file=sys.stderr)
 
 
 def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import write_text_atomic
+from ..files import read_jsonl, write_text_atomic
 from ..images import make_grid, provenance, save_png
 from .layers import describe_groups, layer_groups
 from .mixing import style_mixing_grid
@@ -51,18 +51,6 @@ class RunRecord:
     metric_lines: dict[str, list[dict]] = field(default_factory=dict)  # metric-<name>.jsonl
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # A torn last line of a crashed run.
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
-
-
 def read_run(network_path: str | Path) -> RunRecord:
     """The run directory is the network file's folder when it holds config.json and stats.jsonl."""
     folder = Path(network_path).resolve().parent
@@ -72,8 +60,8 @@ def read_run(network_path: str | Path) -> RunRecord:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         config = None
-    metric_lines = {p.stem[len("metric-"):]: _read_jsonl(p) for p in sorted(folder.glob("metric-*.jsonl"))}
-    return RunRecord(folder, config, _read_jsonl(folder / "stats.jsonl"), metric_lines)
+    metric_lines = {p.stem[len("metric-"):]: read_jsonl(p) for p in sorted(folder.glob("metric-*.jsonl"))}
+    return RunRecord(folder, config, read_jsonl(folder / "stats.jsonl"), metric_lines)
 
 
 def recorded_metrics(run: RunRecord, network_name: str, metadata: dict[str, str]) -> list[MetricEntry]:

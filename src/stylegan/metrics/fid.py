@@ -56,19 +56,19 @@ def _fid(ctx, num: int | None, max_reals: int | None) -> dict[str, float]:
     return {"": frechet_distance(mu_g, sigma_g, mu_r, sigma_r, *small)}
 
 
-@metric("fid50k_full", num=50000, pattern="fid{num}_full")
+@metric("fid50k_full", num=50000, pattern="fid{num}_full", detectors=("inception",))
 def fid50k_full(ctx, num):
     """FID: 50k generated images against all real images."""
     return _fid(ctx, num, max_reals=None)
 
 
-@metric("fid50k", num=50000, pattern="fid{num}")
+@metric("fid50k", num=50000, pattern="fid{num}", detectors=("inception",))
 def fid50k(ctx, num):
     """FID (legacy): 50k generated images against the first 50k real images."""
     return _fid(ctx, num, max_reals=50000)
 
 
-@metric("fid", num=None, pattern="fid{num}", two_set=True)
+@metric("fid", num=None, pattern="fid{num}", two_set=True, detectors=("inception",))
 def fid(ctx, num):
     """FID between --data and --ref (all images, or the first --num of each)."""
     return _fid(ctx, num, max_reals=None)

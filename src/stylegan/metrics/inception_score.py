@@ -31,14 +31,14 @@ def _is(ctx, num, source):
     return {"mean": mean, "std": std}
 
 
-@metric("is50k", num=50000, pattern="is{num}")
+@metric("is50k", num=50000, pattern="is{num}", detectors=("inception",))
 def is50k(ctx, num):
     """Inception score of 50k generated images (10 splits)."""
     ctx.require_generator("is50k")
     return _is(ctx, num, "gen")
 
 
-@metric("is", num=None, pattern="is{num}", two_set=True)
+@metric("is", num=None, pattern="is{num}", two_set=True, detectors=("inception",))
 def is_(ctx, num):
     """Inception score of the --data images (10 splits)."""
     return _is(ctx, num, "data")

@@ -92,7 +92,7 @@ def _ppl(ctx, num, space, sampling, crop):
     return {"": trimmed_mean(dist)}
 
 
-@metric("ppl2_wend", num=50000)
+@metric("ppl2_wend", num=50000, detectors=("vgg16",))
 def ppl2_wend(ctx, num):
     """Perceptual path length in W at the path endpoints, full image (stylegan3 definition)."""
     return _ppl(ctx, num, "w", "end", crop=False)

@@ -48,6 +48,7 @@ class MetricSpec:
     pattern: str  # Result name with "{num}" where the count goes, e.g. "fid{num}_full".
     two_set: bool  # Compares --data with --ref (no network).
     all_features: frozenset[str]  # Detectors whose full feature matrices it needs (shared with FID when possible).
+    detectors: frozenset[str]  # Every detector it runs ("inception", "vgg16"): `stylegan train` checks them first.
     summary: str
 
 
@@ -55,14 +56,14 @@ METRICS: dict[str, MetricSpec] = {}
 
 
 def metric(name: str, *, num: int | None, pattern: str | None = None, two_set: bool = False,
-           all_features: tuple[str, ...] = ()):
+           all_features: tuple[str, ...] = (), detectors: tuple[str, ...] = ()):
     """Register `fn(ctx, num) -> dict` under `name`."""
     def register(fn):
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
         doc = (fn.__doc__ or "").strip().splitlines()
         METRICS[name] = MetricSpec(name, fn, num, pattern or name, two_set, frozenset(all_features),
-                                   doc[0] if doc else "")
+                                   frozenset(all_features) | frozenset(detectors), doc[0] if doc else "")
         return fn
     return register
 

@@ -25,6 +25,7 @@ class PreparedRun:
     config: TrainConfig
     run_dir: Path | None  # None for --dry-run.
     resume: bool
+    final: Path | None = None  # A run already at --kimg whose samples.png is missing (stopped while writing it).
 
 
 def prepare_run(args) -> PreparedRun:
@@ -58,6 +59,7 @@ def prepare_run(args) -> PreparedRun:
         check_freezed(cfg)
     if args.dry_run:
         return PreparedRun(cfg, None, resume=False)
+    _check_detectors(cfg.metrics)
     run_dir = create_run_dir(args.outdir, run_name(cfg, dataset.name))
     write_config(run_dir, cfg, dataset)
     return PreparedRun(cfg, run_dir, resume=False)
@@ -79,9 +81,23 @@ def _metric_list(text: str | None) -> tuple[str, ...]:
     return names
 
 
+def _check_detectors(metrics: tuple[str, ...]) -> None:
+    """The detector files the run's metrics need, found (or downloaded) now: missing at the first snapshot, they
+    would stop the run there."""
+    from ..metrics.detectors import resolve_detector
+    from ..metrics.registry import METRICS
+
+    for which in sorted(set().union(*(METRICS[m].detectors for m in metrics))):
+        try:
+            resolve_detector(which)
+        except UserError as e:
+            raise UserError(f"--metrics {','.join(metrics)}: {e}") from None
+
+
 def _continue_run(args) -> PreparedRun:
     run_dir = Path(args.resume)
     cfg = read_config(run_dir)
+    recorded_kimg = cfg.kimg
     ignored = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
                if not k.startswith("_") and k not in (*RESUME_OVERRIDES, *NOT_HYPERPARAMETERS)
                and v != args._parser.get_default(k)]
@@ -98,14 +114,29 @@ def _continue_run(args) -> PreparedRun:
         if snap is None:
             raise UserError(f"--resume {run_dir}: no complete snapshot to continue from")
         if snap[1]["cur_nimg"] >= cfg.kimg * 1000:
+            if args.kimg in (None, recorded_kimg) and not (run_dir / "samples.png").is_file():
+                return PreparedRun(cfg, run_dir, resume=True, final=snap[0])
             raise UserError(f"--resume {run_dir}: already at kimg {snap[1]['cur_nimg'] / 1000:g}, at or past "
                             f"--kimg {cfg.kimg:g}; pass a larger --kimg to train on")
         if not cfg.data.startswith("builtin:") and not Path(cfg.data).expanduser().exists():
             raise UserError(f"--resume {run_dir}: its dataset {cfg.data} is not there (moved or deleted?)")
+        _check_detectors(cfg.metrics)
         doc = json.loads((run_dir / "config.json").read_text())
+        _warn_if_data_changed(run_dir, cfg, doc.get("dataset") or {})
         doc["train"] = cfg.to_dict()
         write_text_atomic(run_dir / "config.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return PreparedRun(cfg, run_dir, resume=True)
+
+
+def _warn_if_data_changed(run_dir: Path, cfg: TrainConfig, recorded: dict) -> None:
+    """A run resumed on other images than it started with goes on (a grown dataset can be intended), but says so."""
+    from ..data.dataset import open_dataset
+
+    dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, max_size=cfg.subset)
+    if recorded.get("content_hash") not in (None, dataset.content_hash):
+        warnings.warn(f"--resume {run_dir}: the dataset {cfg.data} changed since the run started "
+                      f"({recorded.get('num_images')} images then, {len(dataset)} now); training goes on with what "
+                      f"is there now", stacklevel=2)
 
 
 def _transfer_config(cfg: TrainConfig, args, dataset) -> TrainConfig:

@@ -7,7 +7,8 @@ and return; `train(cfg, run_dir, resume=True)` continues from the newest complet
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ import torch
 
 from ..checkpoint import resolve_device
 from ..data.dataset import open_dataset
-from ..files import remove_partials
+from ..files import exclusive_folder, remove_partials
 from . import distributed
 from .config import TrainConfig
 from .progress import TICK_FIELDS, Reporter, grid_size, save_ada_plot, save_fakes_grid, save_reals_grid
 from .setup import build_nets, load_run_snapshot, load_transfer_weights, trainable_D_params
-from .state import NET, latest_snapshot, save_snapshot
+from .state import latest_snapshot, save_snapshot, snapshot_id
 from .step import StepState, Stats, make_optimizers, train_step
 
 
@@ -34,14 +35,24 @@ class TickState:
 
 
 class StopRequest:
-    """SIGINT/SIGTERM set a flag; every process agrees on stopping at the same step."""
+    """SIGINT/SIGTERM/SIGHUP (a closed terminal) set a flag; every process agrees on stopping at the same step, which
+    then writes a snapshot. A second signal stops at once (KeyboardInterrupt): during a long metric, say, whose
+    snapshot is already written."""
 
-    def __init__(self):
-        self.flag = False
-        self.previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self, announce: bool):
+        self.flag, self.announce = False, announce
+        self.previous = {s: signal.signal(s, self._handler) for s in self.SIGNALS}
 
     def _handler(self, signum, frame):
+        if self.flag:
+            raise KeyboardInterrupt
         self.flag = True
+        if self.announce:  # os.write: print() is not safe inside a signal handler.
+            with contextlib.suppress(OSError):
+                os.write(2, f"\n{signal.Signals(signum).name}: stopping after this step with a snapshot "
+                            f"(again to stop at once)\n".encode())
 
     def requested(self, d: distributed.Dist) -> bool:
         t = torch.tensor([float(self.flag)], device=d.device)
@@ -56,8 +67,12 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
           max_steps: int | None = None) -> tuple[Path | None, bool]:
     """Train (or resume) the run in run_dir. Returns the last snapshot written and whether training reached
     cfg.kimg (False: stopped by SIGINT/SIGTERM, or by `max_steps`, as an interrupt would; used by tests)."""
-    run_dir = Path(run_dir)
     d = distributed.init(resolve_device(device).type)
+    with exclusive_folder(run_dir, "run directory") if d.is_main else contextlib.nullcontext():
+        return _train(cfg, Path(run_dir), d, resume, max_steps)
+
+
+def _train(cfg: TrainConfig, run_dir: Path, d: distributed.Dist, resume: bool, max_steps: int | None):
     dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, xflip=cfg.mirror,
                            max_size=cfg.subset)
     n = build_nets(cfg, d.device)
@@ -87,7 +102,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
         save_reals_grid(run_dir / "reals.png", reals, gw, gh)
         save_fakes_grid(run_dir / "fakes_init.png", n.G_ema, grid_z, grid_c.to(d.device), gw)
     rep.log(f"{'resuming at' if snap else 'starting at'} kimg {st.cur_nimg / 1000:g}; training to {cfg.kimg} kimg")
-    stop, stats, last = StopRequest(), Stats(), None
+    stop, stats, last = StopRequest(announce=d.is_main), Stats(), None
     t_start = t_tick = time.time()
     start_nimg, time_before = st.cur_nimg, st.seconds  # Training time of earlier processes of this run.
     try:
@@ -112,7 +127,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, device: str | torch.device = "a
             snapshot_due = done or interrupted or (cfg.snap > 0 and (tick.cur_tick - 1) % cfg.snap == 0)
             st.seconds = record["time"]
             if snapshot_due:
-                last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record, dataset)
+                last = _snapshot(run_dir, n, opt, st, tick, ada, cfg, d, grid_z, grid_c, gw, record, dataset,
+                                 with_metrics=not interrupted)
             rep.tick(record)
             if snapshot_due and d.is_main:
                 save_ada_plot(run_dir, cfg.target if cfg.aug == "ada" else None)
@@ -160,33 +176,31 @@ def _ada_update(ada, n, cfg: TrainConfig, d: distributed.Dist, st: StepState, st
 
 
 def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainConfig, d, grid_z, grid_c, gw, record,
-              dataset):
-    """Write fakes grid, network snapshot, training state and metric results (main process)."""
-    kimg = st.cur_nimg // 1000
-    metrics = {}
-    if cfg.metrics and d.is_main:  # Metrics leave G_ema's mode and the global RNG state as they were.
-        from ..metrics import MetricOptions, append_result, evaluate_metrics
-
-        for result in evaluate_metrics(list(cfg.metrics), n.G_ema, dataset,
-                                       options=MetricOptions(device=str(d.device), progress=False)):
-            append_result(run_dir, result, snapshot=NET.format(kimg=kimg))
-            metrics.update(result.results)
-        record["metrics"] = metrics
+              dataset, with_metrics: bool):
+    """Write fakes grid, network snapshot and training state, then metric results (main process). The snapshot
+    comes first: a metric that fails (or is stopped) costs no training."""
     rng = distributed.gather_objects({"torch": torch.get_rng_state(),
                                       "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, d)
     if not d.is_main:
         return None
-    save_fakes_grid(run_dir / f"fakes{kimg:06d}.png", n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
+    save_fakes_grid(run_dir / f"fakes{snapshot_id(st.cur_nimg)}.png", n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
     state = {"step": st.step, "cur_nimg": st.cur_nimg, "seconds": st.seconds, "pl_mean": st.pl_mean.cpu(),
              "cur_tick": tick.cur_tick, "tick_start_nimg": tick.tick_start_nimg,
              "opt_G": opt.G.state_dict(), "opt_D": opt.D.state_dict(),
              "augment_p": n.augment.p.cpu() if n.augment is not None else None,
              "ada": ada.state_dict() if ada is not None else None, "rng": rng, "seed": cfg.seed}
-    meta = {"kimg": f"{st.cur_nimg / 1000:g}", "tick": str(tick.cur_tick), "run": run_dir.name,
+    meta = {"kimg": f"{st.cur_nimg / 1000:g}", "tick": str(record["tick"]), "run": run_dir.name,
             "training": cfg.to_json(), "augment_p": repr(float(n.augment.p) if n.augment is not None else 0.0)}
-    if metrics:
-        meta["metrics"] = json.dumps(metrics)
-    return save_snapshot(run_dir, st.cur_nimg, n.G_ema, n.G, n.D, state, meta)
+    path = save_snapshot(run_dir, st.cur_nimg, n.G_ema, n.G, n.D, state, meta)
+    if cfg.metrics and with_metrics:  # Metrics leave G_ema's mode and the global RNG state as they were.
+        from ..metrics import MetricOptions, append_result, evaluate_metrics
+
+        record["metrics"] = {}
+        for result in evaluate_metrics(list(cfg.metrics), n.G_ema, dataset,
+                                       options=MetricOptions(device=str(d.device), progress=False)):
+            append_result(run_dir, result, snapshot=path.name)
+            record["metrics"].update(result.results)
+    return path
 
 
 def _restore(n, opt, st: StepState, tick: TickState, ada, net_path, state: dict) -> None:

@@ -3,6 +3,7 @@ tick in log.txt, one JSON object per tick in stats.jsonl, and image grids of rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_path
+from ..files import atomic_path, read_jsonl
 from ..images import make_grid, save_png, to_uint8
 
 TICK_FIELDS = ["loss_G", "loss_D", "r1", "r2", "pl", "pl_lengths", "scores_real", "scores_fake", "signs_real",
@@ -31,7 +32,7 @@ def format_duration(seconds: float) -> str:
 class Reporter:
     def __init__(self, run_dir: Path, total_kimg: float, start_nimg: int, enabled: bool):
         self.run_dir, self.total_kimg, self.enabled = run_dir, total_kimg, enabled
-        self.bar, self.console = None, True
+        self.bar, self.stdout_open = None, True
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -42,19 +43,23 @@ class Reporter:
     def step(self, cur_nimg: int) -> None:
         if self.bar is not None:
             self.bar.n = round(cur_nimg / 1000, 3)
-            self.bar.refresh() if time.monotonic() - self.bar.last_print_t > 0.5 else None
+            try:
+                self.bar.refresh() if time.monotonic() - self.bar.last_print_t > 0.5 else None
+            except OSError:  # The terminal has gone (closed window, dropped ssh).
+                self.bar = None
+                self._closed(sys.stderr)
 
     def forget_after(self, nimg: int) -> None:
         """Drop the stats.jsonl records of ticks past nimg: a resume trains them again (after a kill, the newest
-        snapshot can be older than the last tick logged)."""
+        snapshot can be older than the last tick logged), and a line cut short by the kill."""
         path = self.run_dir / "stats.jsonl"
         if not path.is_file():
             return
-        lines = path.read_text().splitlines(keepends=True)
-        keep = [line for line in lines if not line.strip() or _kimg(line) <= nimg / 1000 + 1e-9]
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        keep = [r for r in read_jsonl(path) if r.get("kimg", 0) <= nimg / 1000 + 1e-9]
         if len(keep) < len(lines):
             with atomic_path(path) as tmp:
-                tmp.write_text("".join(keep))
+                tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
             self._append(f"resuming at kimg {nimg / 1000:g}: removed {len(lines) - len(keep)} later tick(s) "
                          "from stats.jsonl")
 
@@ -62,23 +67,26 @@ class Reporter:
         if not self.enabled:
             return
         self._append(line)
-        if not self.console:
+        if not self.stdout_open:
             return
         try:
             if self.bar is not None:
                 self.bar.write(line)  # To stdout, above the bar.
             else:
                 print(line, flush=True)
-        except BrokenPipeError:  # stdout piped into a reader that has stopped (`| head`): keep training.
-            self._quiet_stdout()
+        except OSError:  # stdout piped into a reader that has stopped (`| head`), or a terminal gone: keep training.
+            self.stdout_open = False
+            self._closed(sys.stdout)
 
-    def _quiet_stdout(self) -> None:
-        """Send the rest of stdout to the null device (Python's recipe for a closed pipe), and say so in log.txt."""
-        self.console = False
+    def _closed(self, stream) -> None:
+        """Send the rest of a closed stream to the null device (Python's recipe for a closed pipe: the process's
+        later messages there would fail too), and say so in log.txt."""
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
-        self._append("the console's output pipe was closed; training goes on, logging to log.txt only")
+        self._append(f"{stream.name} was closed; training goes on, logging to log.txt")
 
     def tick(self, record: dict) -> None:
         """Append the tick's record to stats.jsonl and show it."""
@@ -113,13 +121,6 @@ class Reporter:
             self.bar.close()
 
 
-def _kimg(line: str) -> float:
-    try:
-        return float(json.loads(line)["kimg"])
-    except (ValueError, KeyError, TypeError):
-        return float("inf")  # A line cut short by a kill: drop it too.
-
-
 def grid_size(res: int, device: torch.device) -> tuple[int, int]:
     """Automatic snapshot grid: about 7680 x 4320 pixels like the official one, at most 16 x 16 images on a GPU and
     8 x 8 on a CPU (rendering the official 32 x 32 = 1024 images would cost more than a training tick there)."""
@@ -140,7 +141,7 @@ def save_ada_plot(run_dir: Path, target: float | None) -> None:
     """ada.png: E[sign(D(real))] (the overfitting heuristic r_t) and augmentation p over training (StyleGAN2-ADA §3)."""
     from ..plot import Series, save_line_chart
 
-    recs = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines() if line.strip()]
+    recs = read_jsonl(run_dir / "stats.jsonl")
     kimg = [r["kimg"] for r in recs]
     series = [Series("E[sign(D(real))]", kimg, [r.get("signs_real") for r in recs]),
               Series("augment p", kimg, [r.get("augment_p") for r in recs])]

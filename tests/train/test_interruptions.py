@@ -1,0 +1,170 @@
+"""What interrupted, concurrent and failing runs leave behind: nothing lost, nothing half done, one-line messages."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import PIL.Image
+import pytest
+from trainutil import TINY, disc_images, final_snapshot, only_run, run_stats, run_train
+
+from stylegan.cli import main
+from stylegan.files import read_jsonl
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    return disc_images(tmp_path_factory.mktemp("toy"), 16)
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+
+
+def _train(toy_data, outdir, *extra):
+    run_train("--outdir", str(outdir), "--data", str(toy_data), *TINY, "--tick", "0.008", "--aug", "noaug", *extra)
+    return only_run(outdir)
+
+
+def test_a_second_signal_stops_at_once():
+    from stylegan.train.loop import StopRequest
+
+    stop = StopRequest(announce=False)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.flag  # The first one asks for a snapshot at the end of the step.
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+        if hasattr(signal, "SIGHUP"):
+            assert signal.SIGHUP in StopRequest.SIGNALS  # A closed terminal stops a run as SIGTERM does.
+    finally:
+        stop.restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_in_use_is_refused(toy_data, tmp_path, capsys):
+    run = _train(toy_data, tmp_path / "runs", "--kimg", "0.016")
+    before = (run / "config.json").read_text()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom stylegan.files import exclusive_folder\n"
+                               f"with exclusive_folder({str(run)!r}, 'x'):\n print('held', flush=True)\n"
+                               " time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        capsys.readouterr()
+        assert main(["train", "--resume", str(run), "--kimg", "0.032"]) == 2
+        assert f"--resume {run} is in use by another process" in capsys.readouterr().err
+        assert (run / "config.json").read_text() == before  # Not rewritten with --kimg 0.032.
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["train", "--resume", str(run), "--kimg", "0.032"]) == 0  # Free again once its holder is gone.
+    assert run_stats(run)[-1]["kimg"] == pytest.approx(0.032)
+
+
+def test_a_failing_metric_keeps_its_snapshot_and_an_interrupt_skips_metrics(toy_data, tmp_path, monkeypatch):
+    from stylegan import metrics
+    from stylegan.train import loop
+
+    calls = []
+
+    def failing(names, G, dataset, options):
+        calls.append(names)
+        raise RuntimeError("out of memory (simulated)")
+
+    monkeypatch.setattr(metrics, "evaluate_metrics", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        _train(toy_data, tmp_path / "a", "--kimg", "0.032", "--metrics", "swd16k")
+    run = only_run(tmp_path / "a")
+    assert calls == [["swd16k"]] and final_snapshot(run).has("G_ema")  # Saved before the metric ran.
+    monkeypatch.setattr(metrics, "evaluate_metrics", lambda *a, **k: calls.append("again") or [])
+    monkeypatch.setattr(loop.StopRequest, "requested", lambda self, d: True)  # Ctrl-C at the first step.
+    assert main(["train", "--resume", str(run)]) == 130
+    assert calls == [["swd16k"]]  # The interrupt's snapshot did not wait for metrics.
+    assert run_stats(run)[-1]["kimg"] == pytest.approx(0.016)  # One step on from the snapshot at 0.008.
+
+
+def test_missing_detectors_are_found_before_the_run_starts(toy_data, tmp_path, monkeypatch, capsys):
+    from stylegan.metrics import detectors
+
+    def offline(url, timeout=60):
+        raise OSError("no network (test)")
+
+    monkeypatch.delenv("STYLEGAN_INCEPTION", raising=False)
+    monkeypatch.setattr(detectors, "_open_url", offline)
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "0.016",
+                 "--metrics", "fid50k_full"]) == 2
+    err = capsys.readouterr().err
+    assert "--metrics fid50k_full: could not download the inception detector" in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_ctrl_c_before_the_loop_leaves_no_run_directory(toy_data, tmp_path, monkeypatch, capsys):
+    from stylegan.train import loop
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "open_dataset", interrupted)  # Ctrl-C while the data loads.
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1"]) == 130
+    assert "stopped before training started" in capsys.readouterr().err
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_resuming_a_finished_run_writes_a_missing_samples_png(toy_data, tmp_path, capsys):
+    run = _train(toy_data, tmp_path / "runs", "--kimg", "0.016")
+    samples = np.asarray(PIL.Image.open(run / "samples.png"))
+    (run / "samples.png").unlink()  # Ctrl-C while it was being written.
+    assert main(["train", "--resume", str(run)]) == 0
+    assert np.array_equal(np.asarray(PIL.Image.open(run / "samples.png")), samples)
+    assert main(["train", "--resume", str(run)]) == 2  # Complete: nothing left to do.
+    assert "already at kimg 0.016" in capsys.readouterr().err
+
+
+def test_resume_warns_when_the_dataset_changed(toy_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(toy_data, data)
+    run = _train(data, tmp_path / "runs", "--kimg", "0.016")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--kimg", "0.024"]) == 0
+    assert "changed since" not in capsys.readouterr().err
+    (data / "00.png").unlink()
+    assert main(["train", "--resume", str(run), "--kimg", "0.032"]) == 0
+    assert f"the dataset {data} changed since the run started (40 images then, 39 now)" in capsys.readouterr().err
+
+
+def test_stats_readers_skip_a_torn_line(toy_data, tmp_path):
+    """A kill mid-append leaves half a line; the ADA plot (drawn at every snapshot) and resume read past it."""
+    from stylegan.train.progress import save_ada_plot
+
+    run = _train(toy_data, tmp_path / "runs", "--kimg", "0.016")
+    with open(run / "stats.jsonl", "a") as f:
+        f.write('{"tick": 9, "kimg": 0.0')
+    (run / "ada.png").unlink()
+    save_ada_plot(run, target=0.6)
+    assert (run / "ada.png").is_file()
+    assert [r["tick"] for r in read_jsonl(run / "stats.jsonl")] == [0, 1]
+
+
+def test_sighup_stops_a_run_with_a_snapshot(toy_data, tmp_path):
+    """A closed terminal (SIGHUP) finishes the step and writes a snapshot, as Ctrl-C does."""
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    proc = subprocess.Popen([sys.executable, "-m", "stylegan", "train", "--outdir", str(tmp_path / "runs"), "--data",
+                             str(toy_data), *TINY, "--kimg", "100", "--tick", "0.008", "--aug", "noaug"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("tick 1 "):
+            break
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert proc.wait(timeout=1) == 130
+    run = only_run(tmp_path / "runs")
+    assert "SIGHUP: stopping after this step" in proc.stderr.read()
+    assert "interrupted at kimg" in (run / "log.txt").read_text() and final_snapshot(run).has("G_ema")
