@@ -136,3 +136,10 @@ def test_metadata_comes_in_a_fixed_order(tmp_path, tiny_G):
 def test_unknown_device_is_a_user_error():
     with pytest.raises(checkpoint.UserError, match="unknown device 'foo'"):
         checkpoint.resolve_device("foo")
+
+
+@pytest.mark.parametrize("which", ["D", "bogus"])
+def test_load_names_a_bad_which(tmp_path, tiny_G, which):
+    checkpoint.save(tiny_G, tmp_path / "g.safetensors")
+    with pytest.raises(ValueError, match=f"which must be 'G_ema' or 'G' \\(a generator\\), got '{which}'"):
+        checkpoint.load(tmp_path / "g.safetensors", which=which)

@@ -160,6 +160,8 @@ def load(path: str | Path, device: str | torch.device | None = "cpu", which: str
     """
     from .models.official import is_official_pickle, load_official_pickle
 
+    if which not in ("G_ema", "G"):
+        raise ValueError(f"which must be 'G_ema' or 'G' (a generator), got {which!r}")
     path = Path(path)
     if is_official_pickle(path):
         snap = load_official_pickle(path)

@@ -25,7 +25,7 @@ def run_dir(tmp_path, tiny_G):
               "dataset": {"spec": "builtin:emoji", "content_hash": "cafe" * 16, "num_images": 1979, "name": "emoji"}}
     (run / "config.json").write_text(json.dumps(config))
     stats = [{"tick": i, "kimg": 4.0 * i, "loss_G": 2.0 - 0.1 * i, "loss_D": 1.0 + 0.05 * i, "r1": None,
-              "augment_p": 0.01 * i} for i in range(4)]
+              "augment_p": 0.01 * i} for i in range(5)]  # The last tick (16 kimg) is after the snapshot.
     (run / "stats.jsonl").write_text("".join(json.dumps(s) + "\n" for s in stats) + '{"torn')
     lines = [{"results": {"kid50k_full": 0.5}, "metric": "kid50k_full",
               "snapshot_pkl": "network-snapshot-000008.safetensors"},
@@ -37,7 +37,7 @@ def run_dir(tmp_path, tiny_G):
 def test_card_from_a_run_directory(run_dir, tmp_path):
     G = checkpoint.load(run_dir)
     run = read_run(run_dir)
-    assert len(run.stats) == 4 and run.config["dataset"]["num_images"] == 1979  # The torn last line is skipped.
+    assert len(run.stats) == 5 and run.config["dataset"]["num_images"] == 1979  # The torn last line is skipped.
     metrics = {m.name: m for m in recorded_metrics(run, run_dir.name, G.metadata)}
     assert metrics["kid50k_full"].value == 0.0425 and metrics["fid50k_full"].source == "snapshot metadata"
     page = write_card(G, run_dir, tmp_path / "card")
@@ -52,6 +52,7 @@ def test_card_from_a_run_directory(run_dir, tmp_path):
     assert G.model_id in text and "cafe" * 16 in text and "builtin:emoji" in text and "1979" in text
     assert "0.0425" in text and "123.25" in text and "0.5<" not in text  # This snapshot's line, not the older one.
     assert text.count("<svg") == 3 and ">loss_G<" in text and ">augment_p<" in text  # r1 is all None: no chart.
+    assert "(4 ticks)" in text  # Curves up to this snapshot's 12 kimg.
     assert "uncurated" in text and "12 kimg" in text and '"gamma": 0.5' in html.unescape(text)
     assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in text
 

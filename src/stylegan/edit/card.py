@@ -7,6 +7,7 @@ Conditional networks draw seed s with class s mod c_dim.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import html
 import json
@@ -196,11 +197,21 @@ def card_html(G, run: RunRecord, metrics: list[MetricEntry], data_info: dict | N
         provenance=_provenance_section(run, data_info), config=_config_section(G, run))
 
 
+def _float_or_none(text: str | None) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def write_card(G, network_path: str | Path, outdir: str | Path, computed: list[MetricEntry] | None = None,
                data_info: dict | None = None) -> Path:
     """Render the PNGs and card.html into outdir; returns the page's path."""
     outdir = Path(outdir)
     run = read_run(network_path)
+    kimg = _float_or_none((getattr(G, "metadata", {}) or {}).get("stylegan.kimg"))
+    if kimg is not None:  # The snapshot's own training: not the ticks the run went on to after it.
+        run = dataclasses.replace(run, stats=[r for r in run.stats if r.get("kimg", 0) <= kimg + 1e-9])
     metrics = (computed or []) + recorded_metrics(run, Path(network_path).name, getattr(G, "metadata", {}) or {})
     text = provenance(model_id=getattr(G, "model_id", None), tool="stylegan card")
     for name, img in card_images(G).items():

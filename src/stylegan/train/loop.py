@@ -197,7 +197,7 @@ def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainCo
 
         record["metrics"] = {}
         for result in evaluate_metrics(list(cfg.metrics), n.G_ema, dataset,
-                                       options=MetricOptions(device=str(d.device), progress=False)):
+                                       options=MetricOptions(device=str(d.device))):  # With progress: can be long.
             append_result(run_dir, result, snapshot=path.name)
             record["metrics"].update(result.results)
     return path
