@@ -168,3 +168,22 @@ def test_sighup_stops_a_run_with_a_snapshot(toy_data, tmp_path):
     run = only_run(tmp_path / "runs")
     assert "SIGHUP: stopping after this step" in proc.stderr.read()
     assert "interrupted at kimg" in (run / "log.txt").read_text() and final_snapshot(run).has("G_ema")
+
+
+def test_stopping_at_once_is_logged(toy_data, tmp_path, monkeypatch):
+    from stylegan.train import loop
+
+    real_step, steps = loop.train_step, []
+
+    def step_then_second_signal(*args):
+        steps.append(1)
+        if len(steps) == 3:
+            raise KeyboardInterrupt  # What the second Ctrl-C raises, wherever the run is.
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "train_step", step_then_second_signal)
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1",
+                 "--tick", "0.008", "--aug", "noaug"]) == 130
+    run = only_run(tmp_path / "runs")  # Kept: it has a snapshot from tick 0 to resume from.
+    assert "stopped at once at kimg 0.016; a resume goes on from the last snapshot" in (run / "log.txt").read_text()
+    assert final_snapshot(run).has("G_ema")

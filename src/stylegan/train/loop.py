@@ -135,6 +135,9 @@ def _train(cfg: TrainConfig, run_dir: Path, d: distributed.Dist, resume: bool, m
             stats, t_tick = Stats(), time.time()
             if done or interrupted:
                 break
+    except KeyboardInterrupt:  # A second signal: no snapshot of this point.
+        rep.log(f"stopped at once at kimg {st.cur_nimg / 1000:g}; a resume goes on from the last snapshot")
+        raise
     except Exception as e:
         rep.record_error(st.cur_nimg / 1000, e)
         raise
