@@ -141,9 +141,13 @@ def exclusive_folder(folder: str | Path, what: str) -> Iterator[None]:
         fd = os.open(key, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             os.close(fd)
             raise UserError(f"{what} {folder} is in use by another process; wait for it to end, or stop it") from None
+        except OSError:  # A file system without locks (some network mounts): go on unguarded, as before locks.
+            os.close(fd)
+            yield
+            return
         _HELD[key] = [fd, 1]
     try:
         yield
