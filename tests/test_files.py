@@ -107,3 +107,16 @@ def test_a_folder_in_use_is_refused_by_another_process(tmp_path):
     r = subprocess.run([sys.executable, "-c", "from stylegan.files import exclusive_folder\n"
                         f"with exclusive_folder({str(tmp_path)!r}, 'run directory'): pass"], capture_output=True)
     assert r.returncode == 0  # Released.
+
+
+def test_a_killed_writers_leftover_is_removed_by_the_next_write_once_stale(tmp_path):
+    old = tmp_path / ".out.zip.abc123.partial"  # As kill -9 during `stylegan dataset --dest out.zip` leaves it.
+    fresh = tmp_path / ".out.zip.def456.partial"  # Another process writing it right now.
+    other = tmp_path / ".other.zip.abc123.partial"
+    for p in (old, fresh, other):
+        p.write_bytes(b"half")
+    long_ago = os.path.getmtime(old) - files.STALE_SECONDS - 1
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    write_text_atomic(tmp_path / "out.zip", "done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, other.name, "out.zip"])

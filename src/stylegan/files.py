@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import glob
 import json
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -52,7 +54,8 @@ def _default_file_mode() -> int:
 def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on error delete it.
 
-    Works for files and directories (whatever the caller creates at the yielded path). An existing file at `path` is
+    Works for files and directories (whatever the caller creates at the yielded path). Temporaries of earlier writes
+    to `path` that were killed (kill -9, power loss) are removed first, once stale. An existing file at `path` is
     replaced; an existing folder is refused (UserError) before the caller starts, unless `replace_folder` (the caller
     has checked that it may go): it is then deleted only once the new one is complete. A file made at the temporary
     path gets the permissions of a newly created file (umask), whatever the writer chose.
@@ -62,6 +65,7 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
         check_output_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as e:  # Named after the destination, not the hidden temporary name.
         raise UserError(f"{path}: cannot write here ({e.strerror or type(e).__name__})") from None
@@ -155,6 +159,22 @@ def exclusive_folder(folder: str | Path, what: str) -> Iterator[None]:
         _HELD[key][1] -= 1
         if _HELD[key][1] == 0:
             os.close(_HELD.pop(key)[0])  # Closing the descriptor releases the lock.
+
+
+STALE_SECONDS = 600  # A temporary file of an atomic write not touched for this long has lost its writer.
+
+
+def remove_stale_partials(path: str | Path) -> list[Path]:
+    """Delete the temporary files of earlier atomic writes to `path` that were killed mid-write (untouched for
+    STALE_SECONDS, so not another process writing it now); returns what was removed. Every atomic write does this."""
+    path = Path(path)
+    now, removed = time.time(), []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+        with contextlib.suppress(OSError):
+            if now - p.stat().st_mtime > STALE_SECONDS:
+                _remove(p)
+                removed.append(p)
+    return removed
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
