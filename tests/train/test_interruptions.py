@@ -10,20 +10,13 @@ import time
 import numpy as np
 import PIL.Image
 import pytest
-from trainutil import TINY, disc_images, final_snapshot, only_run, run_stats, run_train
+from trainutil import TINY, final_snapshot, only_run, run_stats, run_train
 
 from stylegan.cli import main
 from stylegan.files import read_jsonl
 
 
-@pytest.fixture(scope="module")
-def toy_data(tmp_path_factory):
-    return disc_images(tmp_path_factory.mktemp("toy"), 16)
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def _train(toy_data, outdir, *extra):

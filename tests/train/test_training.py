@@ -13,15 +13,7 @@ from stylegan import checkpoint
 from stylegan.cli import main
 
 
-@pytest.fixture(scope="module")
-def toy_data(tmp_path_factory):
-    """40 images of colored discs, 16x16, as a raw folder (prepared on the fly by training)."""
-    return disc_images(tmp_path_factory.mktemp("toy"), 16)
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("STYLEGAN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def test_training_steps_change_weights_with_finite_losses(toy_data, tmp_path):
