@@ -86,7 +86,6 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
         else:
             os.replace(tmp, path)
     except Exception as e:
-        _remove(tmp)
         if _disk_full(e, path.parent):  # One line for a common failure that libraries word in many ways.
             raise UserError(f"{path}: not written, no space left on the device ({e})") from None
         raise
