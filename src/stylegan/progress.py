@@ -3,6 +3,7 @@ line every `LOG_INTERVAL` seconds and a last one at the end, so a long run is ne
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable
 
@@ -15,15 +16,19 @@ class _Lines:
     """A file for tqdm that turns its carriage-return redraws into whole lines (blank redraws dropped)."""
 
     def __init__(self, stream):
-        self.stream = stream
+        self.stream, self.closed = stream, False
 
     def write(self, text: str) -> None:
-        for line in text.replace("\r", "\n").split("\n"):
-            if line.strip():
-                self.stream.write(" ".join(line.split()) + "\n")
+        try:
+            for line in text.replace("\r", "\n").split("\n"):
+                if line.strip() and not self.closed:
+                    self.stream.write(" ".join(line.split()) + "\n")
+        except OSError:  # A log reader that has gone (`2>&1 | head`): progress is not worth stopping the work for.
+            self.closed = True
 
     def flush(self) -> None:
-        self.stream.flush()
+        with contextlib.suppress(OSError):
+            self.stream.flush()
 
 
 def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str, unit: str,

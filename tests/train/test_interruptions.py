@@ -34,7 +34,7 @@ def test_a_second_signal_stops_at_once():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
         if hasattr(signal, "SIGHUP"):
-            assert signal.SIGHUP in StopRequest.SIGNALS  # A closed terminal stops a run as SIGTERM does.
+            assert signal.getsignal(signal.SIGHUP) == stop._handler  # A closed terminal stops a run as SIGTERM does.
     finally:
         stop.restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -180,3 +180,100 @@ def test_stopping_at_once_is_logged(toy_data, tmp_path, monkeypatch):
     run = only_run(tmp_path / "runs")  # Kept: it has a snapshot from tick 0 to resume from.
     assert "stopped at once at kimg 0.016; a resume goes on from the last snapshot" in (run / "log.txt").read_text()
     assert final_snapshot(run).has("G_ema")
+
+
+def test_signals_ignored_at_start_stay_ignored(monkeypatch):
+    """Under `nohup` (SIGHUP ignored) a closed terminal does not stop the run."""
+    from stylegan.train.loop import stop_signals
+
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        assert signal.SIGHUP not in stop_signals() and signal.SIGTERM in stop_signals()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert signal.SIGHUP in stop_signals()
+
+
+def test_sigterm_before_the_loop_leaves_no_run_directory(toy_data, tmp_path, monkeypatch, capsys):
+    from stylegan.train import loop
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # As a job scheduler would, while the data loads.
+        time.sleep(5)
+
+    monkeypatch.setattr(loop, "open_dataset", terminated)
+    assert main(["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--kimg", "1"]) == 130
+    assert "stopped before training started" in capsys.readouterr().err
+    assert list((tmp_path / "runs").iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # Given back.
+
+
+def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch):
+    """`--gpus N` runs torchrun as a child: SIGTERM to the launcher reaches it, and the launcher returns only when
+    it has ended (before, the workers trained on, orphaned)."""
+    import subprocess
+    import threading
+    from types import SimpleNamespace
+
+    from stylegan.cli import train as train_cli
+
+    child = ("import signal, sys, time\n"
+             "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1], 'w').write('stopped'), sys.exit(130)))\n"
+             "print('ready', flush=True)\ntime.sleep(60)\n")
+    marker = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"launcher-{os.getpid()}.txt")
+    real_popen = subprocess.Popen
+    started = []
+
+    def fake_popen(cmd):
+        assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+        started.append(real_popen([sys.executable, "-c", child, marker], stdout=subprocess.PIPE, text=True))
+        return started[0]
+
+    monkeypatch.setattr(subprocess, "Popen", fake_popen)
+
+    def terminate_when_ready():
+        while not started:
+            time.sleep(0.05)
+        started[0].stdout.readline()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_when_ready, daemon=True).start()
+    assert train_cli._launch_torchrun(SimpleNamespace(gpus=2, _argv=["train"])) == 130
+    assert started[0].poll() == 130 and open(marker).read() == "stopped"
+    os.unlink(marker)
+
+
+def test_a_log_that_cannot_be_written_is_one_line(tmp_path):
+    from stylegan.errors import UserError
+    from stylegan.progress import _Lines
+    from stylegan.train.progress import Reporter
+
+    rep = Reporter(tmp_path / "gone", 1, 0, enabled=True)  # As on a full disk: appending fails.
+    with pytest.raises(UserError, match=r"gone/log.txt: cannot append to it \(No such file or directory\)"):
+        rep.log("a line")
+    rep.record_error(0.5, RuntimeError("the real error"))  # Does not hide the real error behind its own.
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError
+
+        def flush(self):
+            raise BrokenPipeError
+
+    lines = _Lines(ClosedPipe())  # Progress lines into `2>&1 | head` after head has gone.
+    lines.write("metric: 10/100\r")
+    lines.flush()
+    assert lines.closed
+
+
+def test_run_directories_get_the_next_free_number_and_an_unwritable_outdir_is_one_line(tmp_path):
+    from stylegan.errors import UserError
+    from stylegan.train.rundir import create_run_dir
+
+    assert create_run_dir(tmp_path / "runs", "x").name == "00000-x"
+    assert create_run_dir(tmp_path / "runs", "x").name == "00001-x"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match="--outdir .*file/runs: cannot create a run directory there"):
+        create_run_dir(tmp_path / "file" / "runs", "x")

@@ -2,8 +2,9 @@
 
 Flags keep the official names. --preset picks hyperparameters (official table plus `small`, a 32x32 model that
 trains on 2 CPU cores); explicit flags override it; --dry-run prints the resolved config. Progress goes to the
-terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK.safetensors.
-Ctrl-C writes a snapshot and exits (status 130); `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
+terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK[_III].safetensors
+(_III: the images past a whole kimg). Ctrl-C (SIGTERM, SIGHUP) writes a snapshot and exits (status 130), a second one
+stops at once; `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
 (our snapshot or an official .pkl) starts a new run from those weights (transfer learning).
 
 Examples:
@@ -19,6 +20,8 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -67,7 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="snapshot interval in ticks (0 = only at the end)")
     g.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="random seed (default: 0)")
     g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
-    g.add_argument("--metrics", default=None, metavar="LIST", help="metrics at each snapshot, or none")
+    g.add_argument("--metrics", default=None, metavar="LIST",
+                   help="metrics after each snapshot (not a stopped run's), or none")
     g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | cuda:N | mps | auto (default: auto)")
     g.add_argument("--grid", type=grid_arg, metavar="WxH", help="snapshot image grid, e.g. 8x4 (default: automatic)")
     g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
@@ -99,11 +103,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ..train.distributed import init
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if args.gpus > 1 and world == 1 and not args.dry_run:
+        if args.resume and Path(args.resume).is_dir():
+            with exclusive_folder(args.resume, "--resume"):  # Refused here in one line, not by N processes.
+                pass
         return _launch_torchrun(args)
+    from ..train.loop import stop_signals
+
+    # Until the training loop takes them over, SIGTERM and SIGHUP stop as Ctrl-C does (a new run then leaves nothing).
+    previous = {s: signal.signal(s, _interrupt) for s in stop_signals() if s != signal.SIGINT}
+    try:
+        return _run(args, world)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run(args, world: int) -> int:
+    from ..train.distributed import init
     from ..checkpoint import resolve_device
 
     device = resolve_device(args.device)  # A bad --device is an error before a run directory exists.
@@ -123,35 +145,46 @@ def _prepare_and_train(args, device, d) -> int:
     from ..train.launch import prepare_run
 
     prepared = prepare_run(args) if d is None or d.is_main else None
-    if prepared is not None and prepared.final is not None:  # Only its samples.png was missing.
-        print(f"samples: {_write_samples(prepared.final, prepared.run_dir / 'samples.png')}")
-        return 0
     if args.dry_run:
         print(json.dumps(prepared.config.to_dict(), indent=2, sort_keys=True))
         return 0
     if d is not None:
-        payload = (prepared.config.to_dict(), str(prepared.run_dir), prepared.resume) if prepared else None
-        cfg_dict, run_dir, resume = gather_objects(payload, d)[0]
+        payload = (prepared.config.to_dict(), str(prepared.run_dir), prepared.resume,
+                   prepared.final and str(prepared.final)) if prepared else None
+        cfg_dict, run_dir, resume, final = gather_objects(payload, d)[0]
         cfg, run_dir = TrainConfig.from_dict(cfg_dict), Path(run_dir)
     else:
-        cfg, run_dir, resume = prepared.config, prepared.run_dir, prepared.resume
+        cfg, run_dir, resume, final = prepared.config, prepared.run_dir, prepared.resume, prepared.final
+    if final is not None:  # A finished run whose samples.png was missing: only that is written.
+        if d is None or d.is_main:
+            _say(f"samples: {_write_samples(Path(final), run_dir / 'samples.png')}")
+        return 0
     from ..train.loop import train
 
     try:
         last, finished = train(cfg, run_dir, device=device, resume=resume)
-    except BaseException:  # An error, or Ctrl-C before the loop took over the signal.
-        if not resume and (d is None or d.is_main):
-            _remove_untrained(run_dir)
+    except BaseException as e:  # An error, or Ctrl-C before the loop took over the signal (or a second one).
+        if d is None or d.is_main:
+            if not resume:
+                _remove_untrained(run_dir)
+            if isinstance(e, KeyboardInterrupt) and run_dir.is_dir():
+                _say(f"continue from the last snapshot with: stylegan train --resume {shlex.quote(str(run_dir))}",
+                     sys.stderr)
         raise
     if d is None or d.is_main:
         if last is not None and finished:
             samples = _write_samples(last, run_dir / "samples.png")
-            print(f"network: {last}")
-            print(f"samples: {samples}")
-        print(f"run directory: {run_dir}")
+            _say(f"network: {last}\nsamples: {samples}")
+        _say(f"run directory: {run_dir}")
         if not finished:
-            print(f"interrupted; continue with: stylegan train --resume {run_dir}", file=sys.stderr)
+            _say(f"interrupted; continue with: stylegan train --resume {shlex.quote(str(run_dir))}", sys.stderr)
     return 0 if finished else 130  # (As for Ctrl-C: scripts can tell a stopped run from a finished one.)
+
+
+def _say(text: str, file=None) -> None:
+    """A closing message; a console that has gone (closed pipe or terminal) does not turn a run's end into an error."""
+    with contextlib.suppress(OSError):
+        print(text, file=file or sys.stdout, flush=True)
 
 
 def _remove_untrained(run_dir: Path) -> None:
@@ -183,9 +216,26 @@ def _write_samples(network: Path, path: Path, seeds: int = 64) -> Path:
 
 
 def _launch_torchrun(args) -> int:
-    """`--gpus N` on one machine: relaunch this command under torchrun with N processes."""
+    """`--gpus N` on one machine: relaunch this command under torchrun with N processes, and wait for it. Ctrl-C
+    reaches torchrun from the terminal (one process group); SIGTERM and SIGHUP sent to this process are passed on.
+    torchrun then stops its processes with SIGTERM, each writing its snapshot."""
     import subprocess
+
+    from ..train.loop import stop_signals
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.gpus}",
            "-m", "stylegan", *args._argv]
-    return subprocess.call(cmd)
+    proc, stopped = subprocess.Popen(cmd), []
+
+    def pass_on(signum, frame):
+        stopped.append(signum)
+        if signum != signal.SIGINT:
+            proc.send_signal(signal.SIGTERM)
+
+    previous = {s: signal.signal(s, pass_on) for s in stop_signals()}
+    try:
+        rc = proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 130 if stopped and rc != 0 else rc

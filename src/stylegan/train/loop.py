@@ -34,16 +34,21 @@ class TickState:
     tick_start_nimg: int = 0
 
 
+def stop_signals() -> list[int]:
+    """The signals that stop a run: SIGINT, SIGTERM, SIGHUP (a closed terminal), less those this process was started
+    ignoring (`nohup` ignores SIGHUP; a background job in a script, SIGINT)."""
+    found = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    return [s for s in found if signal.getsignal(s) != signal.SIG_IGN]
+
+
 class StopRequest:
     """SIGINT/SIGTERM/SIGHUP (a closed terminal) set a flag; every process agrees on stopping at the same step, which
     then writes a snapshot. A second signal stops at once (KeyboardInterrupt): during a long metric, say, whose
     snapshot is already written."""
 
-    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
     def __init__(self, announce: bool):
         self.flag, self.announce = False, announce
-        self.previous = {s: signal.signal(s, self._handler) for s in self.SIGNALS}
+        self.previous = {s: signal.signal(s, self._handler) for s in stop_signals()}
 
     def _handler(self, signum, frame):
         if self.flag:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import UserError
 from ..files import atomic_path, read_jsonl
 from ..images import make_grid, save_png, to_uint8
 
@@ -92,11 +93,10 @@ class Reporter:
         """Append the tick's record to stats.jsonl and show it."""
         if not self.enabled:
             return
-        with open(self.run_dir / "stats.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        self._write(self.run_dir / "stats.jsonl", json.dumps(record) + "\n")
         eta = (self.total_kimg - record["kimg"]) * (record["sec_per_kimg"] or 0)
         fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
-        line = (f"tick {record['tick']:<5d} kimg {record['kimg']:<8.1f} time {format_duration(record['time']):<9s} "
+        line = (f"tick {record['tick']:<5d} kimg {record['kimg']:<8g} time {format_duration(record['time']):<9s} "
                 f"sec/kimg {fmt(record['sec_per_kimg']):<6s} ETA {format_duration(eta):<9s} "
                 f"loss_G {fmt(record['loss_G'])} loss_D {fmt(record['loss_D'])} r1 {fmt(record['r1'])} "
                 f"augment {record['augment_p']:.3f}")
@@ -108,13 +108,21 @@ class Reporter:
         self.log(line)
 
     def record_error(self, kimg: float, error: BaseException) -> None:
-        """Keep why the run stopped in log.txt (the console shows the error itself)."""
+        """Keep why the run stopped in log.txt (the console shows the error itself), if log.txt can still be written."""
         if self.enabled:
-            self._append(f"stopped at kimg {kimg:g} by an error: {type(error).__name__}: {error}")
+            with contextlib.suppress(OSError, UserError):
+                self._append(f"stopped at kimg {kimg:g} by an error: {type(error).__name__}: {error}")
 
     def _append(self, line: str) -> None:
-        with open(self.run_dir / "log.txt", "a") as f:
-            f.write(line + "\n")
+        self._write(self.run_dir / "log.txt", line + "\n")
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        try:
+            with open(path, "a") as f:
+                f.write(text)
+        except OSError as e:  # A full disk, mostly: one line naming the file (the snapshots are written atomically).
+            raise UserError(f"{path}: cannot append to it ({e.strerror or e})") from None
 
     def close(self) -> None:
         if self.bar is not None:

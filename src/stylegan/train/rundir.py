@@ -3,6 +3,7 @@ config, package/torch/CUDA versions, dataset identity, git revision)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
@@ -24,12 +25,18 @@ def run_name(cfg: TrainConfig, dataset_name: str) -> str:
 
 
 def create_run_dir(outdir: str | Path, name: str) -> Path:
+    """OUTDIR/NNNNN-name with the next free number (another run started at the same moment takes the next one)."""
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    ids = [int(m.group(1)) for p in outdir.iterdir() if (m := re.match(r"^(\d+)-", p.name))]
-    run_dir = outdir / f"{max(ids, default=-1) + 1:05d}-{name}"
-    run_dir.mkdir()
-    return run_dir
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        while True:
+            ids = [int(m.group(1)) for p in outdir.iterdir() if (m := re.match(r"^(\d+)-", p.name))]
+            run_dir = outdir / f"{max(ids, default=-1) + 1:05d}-{name}"
+            with contextlib.suppress(FileExistsError):
+                run_dir.mkdir()
+                return run_dir
+    except OSError as e:
+        raise UserError(f"--outdir {outdir}: cannot create a run directory there ({e.strerror or e})") from None
 
 
 def environment() -> dict:
