@@ -25,8 +25,7 @@ def _save(run, nimg, seed):
 
 @pytest.mark.parametrize("first, second", [(40, 80), (960, 1040), (1000, 2000)])
 def test_killed_between_state_and_network(tmp_path, monkeypatch, first, second):
-    _save(tmp_path, first, 0)
-    good = checkpoint.read(tmp_path / snapshots.network_name(first)).model_id
+    good = checkpoint.read(_save(tmp_path, first, 0)).model_id
 
     def killed(*args, **kwargs):
         raise Killed  # As kill -9 after the state was written, before the network file.
@@ -41,22 +40,25 @@ def test_killed_between_state_and_network(tmp_path, monkeypatch, first, second):
 def test_names_order_and_pruning(tmp_path):
     assert snapshots.state_name(40) == "training-state-000000_040.pt"
     assert snapshots.state_name(2000) == "training-state-000002.pt"
-    assert snapshots.network_name(8512) == "network-snapshot-000008_512.safetensors"
-    for nimg in (40, 960, 1000, 1040):
+    for nimg in (40, 960, 1000, 1040, 2032, 4032):  # Ticks under 1 kimg, then official-like names.
         _save(tmp_path, nimg, nimg)
     assert sorted(p.name for p in tmp_path.glob("training-state-*")) == [
-        "training-state-000001.pt", "training-state-000001_040.pt"]  # The newest two, in training order.
-    assert sorted(p.name for p in tmp_path.glob("network-snapshot-*")) == [  # None replaced another.
-        "network-snapshot-000000_040.safetensors", "network-snapshot-000000_960.safetensors",
-        "network-snapshot-000001.safetensors", "network-snapshot-000001_040.safetensors"]
+        "training-state-000002_032.pt", "training-state-000004_032.pt"]  # The newest two.
+    assert sorted(p.name for p in tmp_path.glob("network-snapshot-*")) == [  # None replaced another; training order.
+        "network-snapshot-000000.safetensors", "network-snapshot-000000_960.safetensors",
+        "network-snapshot-000001.safetensors", "network-snapshot-000001_040.safetensors",
+        "network-snapshot-000002.safetensors", "network-snapshot-000004.safetensors"]
     net, state = snapshots.latest_snapshot(tmp_path)
-    assert net.name == "network-snapshot-000001_040.safetensors" and state["cur_nimg"] == 1040
+    assert net.name == "network-snapshot-000004.safetensors" and state["cur_nimg"] == 4032
 
 
-def test_a_run_from_before_exact_network_names_resumes(tmp_path):
-    """States named KKKKKK.III beside the network KKKKKK (thirteenth session) still pair up."""
+def test_a_run_from_before_named_states_resumes(tmp_path):
+    """States without the network's name, named KKKKKK.III beside the network KKKKKK (thirteenth session)."""
     path = _save(tmp_path, 1040, 0)
-    path.rename(tmp_path / "network-snapshot-000001.safetensors")
-    (tmp_path / "training-state-000001_040.pt").rename(tmp_path / "training-state-000001.040.pt")
+    state = snapshots.load_state(tmp_path / "training-state-000001_040.pt")
+    del state["network"]
+    torch.save(state, tmp_path / "training-state-000001.040.pt")
+    (tmp_path / "training-state-000001_040.pt").unlink()
+    assert path.name == "network-snapshot-000001.safetensors"
     net, state = snapshots.latest_snapshot(tmp_path)
-    assert net.name == "network-snapshot-000001.safetensors" and state["cur_nimg"] == 1040
+    assert net == path and state["cur_nimg"] == 1040

@@ -186,5 +186,5 @@ def test_subset_and_snapshot_metrics(data16, tmp_path):
     doc = json.loads((run / "config.json").read_text())
     assert doc["train"]["subset"] == 10 and doc["dataset"]["num_images"] == 10
     (line,) = (run / "metric-swd16k.jsonl").read_text().splitlines()
-    assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000_008.safetensors"  # 8 images in.
+    assert json.loads(line)["snapshot_pkl"] == "network-snapshot-000000.safetensors"
     assert "swd16k" in run_stats(run)[-1]["metrics"]

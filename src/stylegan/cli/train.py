@@ -2,9 +2,9 @@
 
 Flags keep the official names. --preset picks hyperparameters (official table plus `small`, a 32x32 model that
 trains on 2 CPU cores); explicit flags override it; --dry-run prints the resolved config. Progress goes to the
-terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK[_III].safetensors
-(_III: the images past a whole kimg). Ctrl-C (SIGTERM, SIGHUP) writes a snapshot and exits (status 130), a second one
-stops at once; `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
+terminal, RUN_DIR/log.txt and RUN_DIR/stats.jsonl; snapshots are RUN_DIR/network-snapshot-KKKKKK.safetensors
+(KKKKKK_III if a snapshot already has that kimg). Ctrl-C (SIGTERM, SIGHUP) writes a snapshot and exits (status
+130), a second one stops at once; `--resume RUN_DIR` continues exactly where it stopped. `--resume FILE`
 (our snapshot or an official .pkl) starts a new run from those weights (transfer learning).
 
 Examples:

@@ -191,7 +191,8 @@ def _snapshot(run_dir, n, opt, st: StepState, tick: TickState, ada, cfg: TrainCo
                                       "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, d)
     if not d.is_main:
         return None
-    save_fakes_grid(run_dir / f"fakes{snapshot_id(st.cur_nimg)}.png", n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
+    fakes = run_dir / f"fakes{snapshot_id(run_dir, st.cur_nimg)}.png"  # Named as its network file.
+    save_fakes_grid(fakes, n.G_ema, grid_z, grid_c.to(grid_z.device), gw)
     state = {"step": st.step, "cur_nimg": st.cur_nimg, "seconds": st.seconds, "pl_mean": st.pl_mean.cpu(),
              "cur_tick": tick.cur_tick, "tick_start_nimg": tick.tick_start_nimg,
              "opt_G": opt.G.state_dict(), "opt_D": opt.D.state_dict(),

@@ -1,10 +1,11 @@
 """Snapshots of a run: `network-snapshot-KKKKKK.safetensors` (G_ema + G + D, our checkpoint format; KKKKKK is the
-kimg, as the official names), `training-state-KKKKKK.pt` (optimizers, counters, pl_mean, ADA, RNG; tensors and plain
-values only, so it loads with torch.load(weights_only=True)) and `fakesKKKKKK.png`. At a kimg with a fraction the
-names end in `_III`, the rest in images (`network-snapshot-000008_512.safetensors`), so a snapshot never replaces
-another (ticks under 1 kimg, a finished run resumed to a fractional --kimg) and names sort in training order.
-The state records the model id of its network file and is written first; resume takes the newest pair that matches,
-so a crash between the two writes leaves the previous pair in place. Only the newest KEEP_STATES states are kept."""
+whole kimg, as the official names), `fakesKKKKKK.png`, and `training-state-KKKKKK[_III].pt` (optimizers, counters,
+pl_mean, ADA, RNG; tensors and plain values only, so it loads with torch.load(weights_only=True); _III: the images
+past the whole kimg). A snapshot whose whole-kimg name an earlier one of the run already has (ticks under 1 kimg, a
+finished run resumed to a fractional --kimg) is named KKKKKK_III instead, so none replaces another, and names sort in
+training order. The state records its network file's name and model id and is written first; resume takes the newest
+pair that matches, so a crash between the two writes leaves the previous pair in place. Only the newest KEEP_STATES
+states are kept."""
 
 from __future__ import annotations
 
@@ -20,18 +21,24 @@ _STATE_NAME = re.compile(r"training-state-(\d{6,})(?:[._](\d{3}))?\.pt")  # "." 
 KEEP_STATES = 2  # Training states are large (optimizer moments); keep only the newest few.
 
 
-def snapshot_id(nimg: int) -> str:
+def exact_id(nimg: int) -> str:
     """KKKKKK, or KKKKKK_III at a fractional kimg."""
     kimg, rest = divmod(nimg, 1000)
     return f"{kimg:06d}" + (f"_{rest:03d}" if rest else "")
 
 
-def network_name(nimg: int) -> str:
-    return f"network-snapshot-{snapshot_id(nimg)}.safetensors"
+def snapshot_id(run_dir: Path, nimg: int) -> str:
+    """The id in the names of the network file and fakes grid of the snapshot at nimg: the whole kimg while free."""
+    whole = f"{nimg // 1000:06d}"
+    return whole if not (run_dir / network_name(whole)).exists() else exact_id(nimg)
+
+
+def network_name(snapshot: str) -> str:
+    return f"network-snapshot-{snapshot}.safetensors"
 
 
 def state_name(nimg: int) -> str:
-    return f"training-state-{snapshot_id(nimg)}.pt"
+    return f"training-state-{exact_id(nimg)}.pt"
 
 
 def _states(run_dir: Path) -> list[tuple[int, Path]]:
@@ -41,8 +48,8 @@ def _states(run_dir: Path) -> list[tuple[int, Path]]:
 
 
 def save_snapshot(run_dir: Path, nimg: int, G_ema, G, D, state: dict, metadata: dict) -> Path:
-    net_path = run_dir / network_name(nimg)
-    state = {**state, "model_id": checkpoint.model_id(G_ema)}
+    net_path = run_dir / network_name(snapshot_id(run_dir, nimg))
+    state = {**state, "network": net_path.name, "model_id": checkpoint.model_id(G_ema)}
     with atomic_path(run_dir / state_name(nimg)) as tmp:  # First: see the module docstring.
         torch.save(state, tmp)
     checkpoint.save(G_ema, net_path, D=D, G_train=G, metadata=metadata)
@@ -58,15 +65,13 @@ def load_state(path: Path) -> dict:
 def latest_snapshot(run_dir: Path) -> tuple[Path, dict] | None:
     """Newest (network file, training state) pair whose model ids agree, or None."""
     for nimg, state_path in reversed(_states(run_dir)):
-        net_path = run_dir / network_name(nimg)
-        if not net_path.is_file():
-            net_path = run_dir / network_name(nimg - nimg % 1000)  # Before the thirteenth session: whole kimg only.
-        if not net_path.is_file():
-            continue
         try:
             state = load_state(state_path)
-            if checkpoint.read(net_path).model_id == state.get("model_id"):
-                return net_path, state
+            names = [state["network"]] if "network" in state else [  # Older states: the name from nimg.
+                network_name(exact_id(nimg)), network_name(f"{nimg // 1000:06d}")]
+            for net_path in (run_dir / name for name in names):
+                if net_path.is_file() and checkpoint.read(net_path).model_id == state.get("model_id"):
+                    return net_path, state
         except Exception:  # A damaged pair: fall back to an older one.
             continue
     return None
