@@ -4,6 +4,7 @@ line every `LOG_INTERVAL` seconds and a last one at the end, so a long run is ne
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable
 
@@ -46,3 +47,13 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     fmt = _LOG_FORMAT if total is not None or hasattr(iterable, "__len__") else "{desc}: {n_fmt} {unit}, {rate_fmt}"
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=True, mininterval=LOG_INTERVAL,
                 maxinterval=LOG_INTERVAL, bar_format=fmt, file=_Lines(stream))
+
+
+def silence(stream) -> None:
+    """Send the rest of `stream` (stdout, stderr) to the null device: Python's recipe for a pipe whose reader has
+    gone, so that later writes, and the flush at exit, do not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)

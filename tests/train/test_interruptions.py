@@ -210,7 +210,7 @@ def test_sigterm_before_the_loop_leaves_no_run_directory(toy_data, tmp_path, mon
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # Given back.
 
 
-def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch):
+def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch, tmp_path):
     """`--gpus N` runs torchrun as a child: SIGTERM to the launcher reaches it, and the launcher returns only when
     it has ended (before, the workers trained on, orphaned)."""
     import subprocess
@@ -222,13 +222,13 @@ def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch):
     child = ("import signal, sys, time\n"
              "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[1], 'w').write('stopped'), sys.exit(130)))\n"
              "print('ready', flush=True)\ntime.sleep(60)\n")
-    marker = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"launcher-{os.getpid()}.txt")
+    marker = tmp_path / "launcher.txt"
     real_popen = subprocess.Popen
     started = []
 
     def fake_popen(cmd):
         assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
-        started.append(real_popen([sys.executable, "-c", child, marker], stdout=subprocess.PIPE, text=True))
+        started.append(real_popen([sys.executable, "-c", child, str(marker)], stdout=subprocess.PIPE, text=True))
         return started[0]
 
     monkeypatch.setattr(subprocess, "Popen", fake_popen)
@@ -241,8 +241,7 @@ def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch):
 
     threading.Thread(target=terminate_when_ready, daemon=True).start()
     assert train_cli._launch_torchrun(SimpleNamespace(gpus=2, _argv=["train"])) == 130
-    assert started[0].poll() == 130 and open(marker).read() == "stopped"
-    os.unlink(marker)
+    assert started[0].poll() == 130 and marker.read_text() == "stopped"
 
 
 def test_a_log_that_cannot_be_written_is_one_line(tmp_path):

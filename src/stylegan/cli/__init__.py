@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # Output piped into a reader that has stopped (`| head`): end quietly, as other tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (Python's exit flush would fail again.)
+        from ..progress import silence
+
+        silence(sys.stdout)
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe.
     except (UserError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
         if os.environ.get("STYLEGAN_DEBUG"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 from ..errors import UserError
 from ..files import atomic_path, read_jsonl
 from ..images import make_grid, save_png, to_uint8
+from ..progress import silence
 
 TICK_FIELDS = ["loss_G", "loss_D", "r1", "r2", "pl", "pl_lengths", "scores_real", "scores_fake", "signs_real",
                "nonfinite_grads"]
@@ -80,13 +80,8 @@ class Reporter:
             self._closed(sys.stdout)
 
     def _closed(self, stream) -> None:
-        """Send the rest of a closed stream to the null device (Python's recipe for a closed pipe: the process's
-        later messages there would fail too), and say so in log.txt."""
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
+        """Send the rest of a closed stream to the null device, and say so in log.txt."""
+        silence(stream)
         self._append(f"{stream.name} was closed; training goes on, logging to log.txt")
 
     def tick(self, record: dict) -> None:
