@@ -1,5 +1,6 @@
 """What interrupted, concurrent and failing runs leave behind: nothing lost, nothing half done, one-line messages."""
 
+import json
 import os
 import shutil
 import signal
@@ -96,6 +97,28 @@ def test_missing_detectors_are_found_before_the_run_starts(toy_data, tmp_path, m
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
+def test_train_takes_the_detector_file_for_its_metrics(toy_data, tmp_path, monkeypatch, capsys):
+    """--detector PATH, which the detector hint names, is the same as STYLEGAN_INCEPTION=PATH (torchrun's processes
+    inherit it)."""
+    from stylegan.errors import UserError
+    from stylegan.metrics import detectors
+
+    seen = []
+
+    def spy(which, *args, **kwargs):
+        seen.append((which, os.environ.get("STYLEGAN_INCEPTION")))
+        raise UserError("checked (test)")
+
+    monkeypatch.delenv("STYLEGAN_INCEPTION", raising=False)
+    monkeypatch.setattr(detectors, "resolve_detector", spy)
+    common = ["train", "--outdir", str(tmp_path / "runs"), "--data", str(toy_data), *TINY, "--metrics", "fid50k_full"]
+    assert main([*common, "--detector", str(tmp_path / "missing.pt")]) == 2
+    assert f"--detector {tmp_path / 'missing.pt'}: no such file" in capsys.readouterr().err
+    (tmp_path / "inception.pt").write_bytes(b"stand-in")
+    assert main([*common, "--detector", str(tmp_path / "inception.pt")]) == 2
+    assert seen == [("inception", str(tmp_path / "inception.pt"))]
+
+
 def test_ctrl_c_before_the_loop_leaves_no_run_directory(toy_data, tmp_path, monkeypatch, capsys):
     from stylegan.train import loop
 
@@ -127,7 +150,13 @@ def test_resume_warns_when_the_dataset_changed(toy_data, tmp_path, capsys):
     assert "changed since" not in capsys.readouterr().err
     (data / "00.png").unlink()
     assert main(["train", "--resume", str(run), "--kimg", "0.032"]) == 0
-    assert f"the dataset {data} changed since the run started (40 images then, 39 now)" in capsys.readouterr().err
+    assert f"the dataset {data} changed since the run last trained (40 images then, 39 now)" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--kimg", "0.040"]) == 0  # Once per change: this one was reported.
+    assert "changed since" not in capsys.readouterr().err
+    (data / "01.png").unlink()
+    assert main(["train", "--resume", str(run), "--kimg", "0.048"]) == 0
+    assert f"the dataset {data} changed since the run last trained (39 images then, 38 now)" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["dataset"]["num_images"] == 40  # Provenance kept.
 
 
 def test_stats_readers_skip_a_torn_line(toy_data, tmp_path):

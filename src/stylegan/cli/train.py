@@ -72,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--desc", metavar="STR", help="string appended to the run directory name")
     g.add_argument("--metrics", default=None, metavar="LIST",
                    help="metrics after each snapshot (not a stopped run's), or none")
+    g.add_argument("--detector", metavar="PATH|URL", help="Inception detector for --metrics (the same as "
+                   "STYLEGAN_INCEPTION=PATH; default: cache, else download)")
+    g.add_argument("--vgg", metavar="PATH|URL", help="VGG16 detector for --metrics ppl* (as STYLEGAN_VGG16=PATH)")
     g.add_argument("--device", default="auto", metavar="DEV", help="cpu | cuda | cuda:N | mps | auto (default: auto)")
     g.add_argument("--grid", type=grid_arg, metavar="WxH", help="snapshot image grid, e.g. 8x4 (default: automatic)")
     g.add_argument("--dry-run", "-n", action="store_true", help="print the resolved config as JSON and exit")
@@ -104,6 +107,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    for flag, value, env in (("--detector", args.detector, "STYLEGAN_INCEPTION"),
+                             ("--vgg", args.vgg, "STYLEGAN_VGG16")):
+        if value:  # Through the environment: the metrics read it, and torchrun's processes inherit it.
+            os.environ[env] = _detector_path(flag, value)
     if args.gpus > 1 and world == 1 and not args.dry_run:
         if args.resume and Path(args.resume).is_dir():
             with exclusive_folder(args.resume, "--resume"):  # Refused here in one line, not by N processes.
@@ -118,6 +125,15 @@ def run(args) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _detector_path(flag: str, text: str) -> str:
+    if "://" in text:
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise UserError(f"{flag} {text}: no such file")
+    return str(path.resolve())  # (A resumed run may start elsewhere.)
 
 
 def _interrupt(signum, frame):

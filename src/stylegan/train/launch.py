@@ -17,7 +17,7 @@ from .rundir import create_run_dir, read_config, run_name, write_config
 
 # What may change when continuing a run; anything else would make it a different run.
 RESUME_OVERRIDES = ("kimg", "tick", "snap", "metrics", "workers")
-NOT_HYPERPARAMETERS = ("command", "resume", "dry_run", "device", "gpus")  # How to run, not what.
+NOT_HYPERPARAMETERS = ("command", "resume", "dry_run", "device", "gpus", "detector", "vgg")  # How to run, not what.
 
 
 @dataclass
@@ -122,21 +122,25 @@ def _continue_run(args) -> PreparedRun:
             raise UserError(f"--resume {run_dir}: its dataset {cfg.data} is not there (moved or deleted?)")
         _check_detectors(cfg.metrics)
         doc = json.loads((run_dir / "config.json").read_text())
-        _warn_if_data_changed(run_dir, cfg, doc.get("dataset") or {})
+        doc["dataset"] = _warn_if_data_changed(run_dir, cfg, doc.get("dataset") or {})
         doc["train"] = cfg.to_dict()
         write_text_atomic(run_dir / "config.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return PreparedRun(cfg, run_dir, resume=True)
 
 
-def _warn_if_data_changed(run_dir: Path, cfg: TrainConfig, recorded: dict) -> None:
-    """A run resumed on other images than it started with goes on (a grown dataset can be intended), but says so."""
+def _warn_if_data_changed(run_dir: Path, cfg: TrainConfig, recorded: dict) -> dict:
+    """A run resumed on other images than it last trained on goes on (a grown dataset can be intended), but says so,
+    once per change. Returns config.json's dataset record: the original, plus "last_resume" with what is there now."""
     from ..data.dataset import open_dataset
 
     dataset = open_dataset(cfg.data, resolution=cfg.G.img_resolution, use_labels=cfg.cond, max_size=cfg.subset)
-    if recorded.get("content_hash") not in (None, dataset.content_hash):
-        warnings.warn(f"--resume {run_dir}: the dataset {cfg.data} changed since the run started "
-                      f"({recorded.get('num_images')} images then, {len(dataset)} now); training goes on with what "
+    now = {"content_hash": dataset.content_hash, "num_images": len(dataset)}
+    last = recorded.get("last_resume") or recorded
+    if last.get("content_hash") not in (None, now["content_hash"]):
+        warnings.warn(f"--resume {run_dir}: the dataset {cfg.data} changed since the run last trained "
+                      f"({last.get('num_images')} images then, {len(dataset)} now); training goes on with what "
                       f"is there now", stacklevel=2)
+    return {**recorded, "last_resume": now}
 
 
 def _transfer_config(cfg: TrainConfig, args, dataset) -> TrainConfig:
