@@ -7,12 +7,24 @@
 
 __version__ = "0.1.0"
 
-from .checkpoint import load, model_id, save  # noqa: E402
-from .generate import generate_images  # noqa: E402
-from .latents import class_to_c, parse_seeds, seeds_to_z  # noqa: E402
-from .models import (Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, MappingConfig,  # noqa: E402
-                     StyleGAN2SynthesisConfig, truncate)
+# What each public name is imported from, on first use (PEP 562): `import stylegan` and the command line's --help and
+# argument errors do not wait for torch.
+_LAZY = {"load": "checkpoint", "save": "checkpoint", "model_id": "checkpoint", "generate_images": "generate",
+         "class_to_c": "latents", "parse_seeds": "latents", "seeds_to_z": "latents", "Generator": "models",
+         "GeneratorConfig": "models", "Discriminator": "models", "DiscriminatorConfig": "models",
+         "MappingConfig": "models", "StyleGAN2SynthesisConfig": "models", "truncate": "models"}
+__all__ = ["__version__", *_LAZY]
 
-__all__ = ["__version__", "load", "save", "model_id", "generate_images", "class_to_c", "parse_seeds", "seeds_to_z",
-           "Generator", "GeneratorConfig", "Discriminator", "DiscriminatorConfig", "MappingConfig",
-           "StyleGAN2SynthesisConfig", "truncate"]
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'stylegan' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

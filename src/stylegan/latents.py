@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import UserError
+
+if TYPE_CHECKING:  # (torch is imported where it is used: the command line parses seeds without it.)
+    import torch
 
 MAX_SEED = 2**32 - 1
 
@@ -63,12 +66,16 @@ def seed_to_z(seed: int, z_dim: int) -> np.ndarray:
 
 def seeds_to_z(seeds: list[int], z_dim: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """[len(seeds), z_dim] float32."""
+    import torch
+
     z = np.concatenate([seed_to_z(s, z_dim) for s in seeds]) if seeds else np.zeros([0, z_dim])
     return torch.from_numpy(z).to(device=device, dtype=torch.float32)
 
 
 def class_to_c(class_idx: int | None, c_dim: int, n: int = 1, device: torch.device | str = "cpu") -> torch.Tensor:
     """One-hot labels [n, c_dim]; empty [n, 0] for unconditional networks. Validates the class index."""
+    import torch
+
     c = torch.zeros([n, c_dim], device=device)
     if c_dim == 0:
         if class_idx is not None:

@@ -156,6 +156,20 @@ def test_unknown_option_is_reported_by_its_command_with_the_closest_name(capsys)
     assert capsys.readouterr().err.strip().endswith("stylegan video: error: unrecognized arguments: --duration=3")
 
 
+def test_the_command_line_parses_without_importing_torch():
+    """--help and argument errors come at once (torch takes seconds to import), and a Ctrl-C while torch loads is
+    a command's ordinary interrupt. `stylegan.load` and the other public names still import on first use."""
+    code = ("import sys, stylegan, stylegan.cli\n"
+            "args = stylegan.cli.parse(['train', '--data', 'x', '--augpipe', 'bgc', '--detector', 'd.pt'])\n"
+            "stylegan.cli.parse(['generate', '--network', 'n.safetensors', '--seeds', '0-3', '--trunc', '0.7',\n"
+            "                    '--outdir', 'o'])\n"
+            "assert 'torch' not in sys.modules, 'imported torch'\n"
+            "assert stylegan.load.__module__ == 'stylegan.checkpoint' and 'torch' in sys.modules\n"
+            "assert 'seeds_to_z' in dir(stylegan)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
 @pytest.mark.parametrize("command,message", [
     (["generate", "--network", "{net}", "--seeds", "0", "--outdir", "{tmp}/afile"], "afile: is a file, not a folder"),
     (["generate", "--network", "{net}", "--seeds", "0", "--outdir", "{tmp}/afile/sub"], "is a file, not a folder"),

@@ -6,13 +6,14 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-
-from ..checkpoint import load, resolve_device
 from ..errors import UserError
 from ..files import check_output_dir, check_output_file
 from ..latents import MAX_MAGNITUDE, class_to_c, parse_seeds
-from ..models import Generator
+
+if TYPE_CHECKING:
+    from ..models import Generator
 
 
 def _finite(text: str) -> float:
@@ -125,6 +126,8 @@ def load_network(path: str, device: str) -> Generator:
         raise UserError(f"{path}: no such file")
     if p.is_dir():
         raise UserError(f"{path}: is a directory, expected a network file (.safetensors or .pkl)")
+    from ..checkpoint import load, resolve_device
+
     return load(p, device=resolve_device(device))
 
 

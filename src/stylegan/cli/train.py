@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import exclusive_folder
-from ..train.augment import AUGMENT_PRESETS
+from ..train.augment_presets import AUGMENT_PRESETS
 from .common import bounded, output_dir
 
 HELP = "train a network (StyleGAN2 recipe, ADA, exact resume, torchrun)"

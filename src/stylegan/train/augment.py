@@ -21,29 +21,13 @@ import torch.nn.functional as F
 
 from stylegan.nn.resample import downsample2d, setup_filter, upsample2d
 
+from .augment_presets import AUGMENT_PRESETS
+
 # Low-pass decomposition filters of the Daubechies symlets sym2 (filter bank) and sym6 (geometric resampling).
 SYM2 = (-0.12940952255092145, 0.22414386804185735, 0.836516303737469, 0.48296291314469025)
 SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
         0.4910559419267466, 0.787641141030194, 0.3379294217276218, -0.07263752278646252,
         -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148)
-
-_BLIT = {"xflip": 1.0, "rotate90": 1.0, "xint": 1.0}
-_GEOM = {"scale": 1.0, "rotate": 1.0, "aniso": 1.0, "xfrac": 1.0}
-_COLOR = {"brightness": 1.0, "contrast": 1.0, "lumaflip": 1.0, "hue": 1.0, "saturation": 1.0}
-# Named sets of probability multipliers (stylegan2-ada `--augpipe`); "bgc" is the default.
-AUGMENT_PRESETS: dict[str, dict[str, float]] = {
-    "blit": _BLIT,
-    "geom": _GEOM,
-    "color": _COLOR,
-    "filter": {"imgfilter": 1.0},
-    "noise": {"noise": 1.0},
-    "cutout": {"cutout": 1.0},
-    "bg": {**_BLIT, **_GEOM},
-    "bgc": {**_BLIT, **_GEOM, **_COLOR},
-    "bgcf": {**_BLIT, **_GEOM, **_COLOR, "imgfilter": 1.0},
-    "bgcfn": {**_BLIT, **_GEOM, **_COLOR, "imgfilter": 1.0, "noise": 1.0},
-    "bgcfnc": {**_BLIT, **_GEOM, **_COLOR, "imgfilter": 1.0, "noise": 1.0, "cutout": 1.0},
-}
 
 
 @dataclass(frozen=True)
