@@ -256,7 +256,7 @@ def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch, tmp_path):
     started = []
 
     def fake_popen(cmd):
-        assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+        assert cmd[1:4] == ["-m", "stylegan.train.torchrun", "--standalone"]
         started.append(real_popen([sys.executable, "-c", child, str(marker)], stdout=subprocess.PIPE, text=True))
         return started[0]
 
@@ -271,6 +271,24 @@ def test_the_gpus_launcher_passes_sigterm_on_and_waits(monkeypatch, tmp_path):
     threading.Thread(target=terminate_when_ready, daemon=True).start()
     assert train_cli._launch_torchrun(SimpleNamespace(gpus=2, _argv=["train"])) == 130
     assert started[0].poll() == 130 and marker.read_text() == "stopped"
+
+
+def test_torchrun_stopped_by_a_signal_ends_without_a_traceback(tmp_path):
+    """The launcher's torchrun: SIGTERM stops its processes (each gets SIGTERM) and it exits 128 + 15, with no
+    traceback of its own on the console."""
+    import subprocess
+
+    worker = tmp_path / "worker.py"
+    worker.write_text("import signal, sys, time\n"
+                      f"signal.signal(signal.SIGTERM, lambda *a: (open({str(tmp_path / 'w.txt')!r}, 'w').write('x'), "
+                      "sys.exit(130)))\nprint('ready', flush=True)\ntime.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "stylegan.train.torchrun", "--standalone", "--nproc_per_node=1",
+                             str(worker)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and (tmp_path / "w.txt").read_text() == "x"
 
 
 def test_a_log_that_cannot_be_written_is_one_line(tmp_path):

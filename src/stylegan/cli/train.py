@@ -239,7 +239,7 @@ def _launch_torchrun(args) -> int:
 
     from ..train.loop import stop_signals
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.gpus}",
+    cmd = [sys.executable, "-m", "stylegan.train.torchrun", "--standalone", f"--nproc_per_node={args.gpus}",
            "-m", "stylegan", *args._argv]
     proc, stopped = subprocess.Popen(cmd), []
 
