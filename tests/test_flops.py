@@ -41,3 +41,12 @@ def test_training_step_composition(nets):
     assert t["Dmain"] == pytest.approx(4 * (g1 + 6 * d1), rel=0.1)
     assert t["Dreg"] > 4 * 3 * d1 and t["Greg"] > 2 * 3 * g1  # Double backward costs more than one backward.
     assert t["step_avg"] == pytest.approx(t["Gmain"] + t["Dmain"] + t["Dreg"] / 16 + t["Greg"] / 4)
+
+
+def test_training_step_with_clamped_activations():
+    """With conv_clamp (the official configs' 256), CPU training checks whether a clamp can be skipped by reading the
+    values; on the shape-only tensors of the counter there are none, so the clamp is counted as run."""
+    G = Generator(tiny_generator_config(synthesis={"conv_clamp": 256}))
+    D = Discriminator(tiny_discriminator_config(mbstd_group_size=2, conv_clamp=256))
+    t = training_flops(G, D, batch=2)
+    assert t["Gmain"] > 0 and t["Dreg"] > 0

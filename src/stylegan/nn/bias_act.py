@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch._subclasses.fake_tensor import is_fake
 
 from .impl import resolve
 
@@ -127,6 +128,8 @@ def _strictly_inside(x: torch.Tensor, lo: float, hi: float) -> bool:
     value or gradient, and saves its output pass and its backward pass for one read-only pass. (On CUDA the check
     would cost a device sync; there the clamp always runs.) NaN fails the check and takes the clamp."""
     if x.device.type != "cpu" or torch.compiler.is_compiling() or x.numel() == 0:  # (aminmax has no empty result.)
+        return False
+    if is_fake(x):  # Shapes only (the FLOP counter): no values to read.
         return False
     if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         x = x.permute(0, 2, 3, 1)  # The same values in memory order: aminmax would copy a non-contiguous input.
