@@ -315,9 +315,15 @@ def test_stylegan3_values_and_grads(arch):
 
 @pytest.mark.parametrize("shape,padding", [((2, 128, 128, 8, 8), 1), ((1, 128, 256, 9, 7), 2),
                                            ((1, 160, 128, 5, 6), 0), ((2, 181, 139, 7, 9), 1)])  # O padded to 144.
-def test_winograd_conv(shape, padding):
-    """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution."""
+@pytest.mark.parametrize("gemms", ["onednn", "bmm"])
+def test_winograd_conv(shape, padding, gemms, monkeypatch):
+    """F(4x4, 3x3) Winograd (CPU inference on >= 128 channels) against the direct convolution, its GEMMs with packed
+    oneDNN weights or as torch.bmm."""
+    from stylegan.nn import onednn
     from stylegan.nn.winograd import conv2d_winograd
+
+    if gemms == "bmm" or not onednn.available():
+        monkeypatch.setattr(onednn, "_available", False)
 
     N, I, O, H, W = shape
     torch.manual_seed(0)
@@ -329,7 +335,16 @@ def test_winograd_conv(shape, padding):
         assert_close(conv2d_winograd(x, w, padding), torch.nn.functional.conv2d(x, w, padding=padding), 3e-5)
 
 
-def test_winograd_is_chosen_for_wide_layers_with_enough_pixels(monkeypatch):
+@pytest.fixture
+def avx2_thresholds(monkeypatch):
+    """Winograd's thresholds as on an AVX2 CPU (where it pays from 128 channels), whatever this CPU is."""
+    from stylegan.nn import winograd
+
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 128)
+    monkeypatch.setattr(winograd, "MIN_PIXELS_WITH_ONEDNN", 256)
+
+
+def test_winograd_is_chosen_for_wide_layers_with_enough_pixels(monkeypatch, avx2_thresholds):
     from stylegan.nn import onednn
     from stylegan.nn.impl import direct_convolutions
     from stylegan.nn.winograd import applicable
@@ -348,7 +363,20 @@ def test_winograd_is_chosen_for_wide_layers_with_enough_pixels(monkeypatch):
     assert not applicable(big, w.requires_grad_(True), 1, 1, False)  # Training goes through autograd-able convs.
 
 
-def test_wide_generator_inference_uses_winograd_and_matches_ref():
+def test_winograd_thresholds_with_avx512(monkeypatch):
+    """With AVX-512 oneDNN's direct kernels are twice as fast: Winograd only from 256 channels and 1024 pixels."""
+    from stylegan.nn import onednn, winograd
+
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", winograd.THRESHOLDS["AVX512"][0])
+    monkeypatch.setattr(winograd, "MIN_PIXELS_WITH_ONEDNN", winograd.THRESHOLDS["AVX512"][1])
+    w = torch.randn(256, 256, 3, 3)
+    with torch.no_grad():
+        assert winograd.applicable(torch.randn(1, 256, 32, 32), w, 1, 1, False)
+        assert winograd.applicable(torch.randn(2, 256, 16, 16), w, 1, 1, False) == (not onednn.available())
+        assert not winograd.applicable(torch.randn(2, 128, 64, 64), torch.randn(128, 128, 3, 3), 1, 1, False)
+
+
+def test_wide_generator_inference_uses_winograd_and_matches_ref(avx2_thresholds):
     from stylegan.models import Generator
     from stylegan.nn import onednn
 
@@ -360,7 +388,8 @@ def test_wide_generator_inference_uses_winograd_and_matches_ref():
             ref = G(z, None, noise_mode="const")
         with use_impl("fast"):
             fast = [G(z, None, noise_mode="const") for _ in range(2)]  # oneDNN packs weights on their second use.
-    assert "winograd" in getattr(G.synthesis.b16.conv1.weight, "_stylegan_cache", {})  # 128 channels, 2x16x16.
+    cached = getattr(G.synthesis.b16.conv1.weight, "_stylegan_cache", {})  # 128 channels, 2x16x16: Winograd, its
+    assert ("onednn-bmm", "winograd") in cached if onednn.available() else "winograd" in cached  # GEMMs packed.
     if onednn.available():  # Fewer pixels (2x8x8) and the up-sampling convolution: prepacked oneDNN weights.
         for layer in (G.synthesis.b8.conv1, G.synthesis.b16.conv0):
             cached = [v for k, v in _all_cached(layer.weight) if k[0] == "onednn" and k[-1] != "seen"]

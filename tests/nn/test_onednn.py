@@ -76,6 +76,28 @@ def test_weights_are_packed_from_their_second_use_per_value_and_input_shape(monk
         assert len(calls) == 6 and len(packings()) == 1
 
 
+@needs_onednn
+def test_batched_matmul_with_packed_weights(monkeypatch):
+    """onednn.bmm (Winograd's 36 GEMMs) equals torch.bmm; b_of(owner) is packed once per value of the owner from its
+    second use, and a change of the owner repacks."""
+    torch.manual_seed(0)
+    owner = torch.randn(3, 5, 7)
+    a = torch.randn(3, 11, 5)
+    made = []
+
+    def b_of(w):
+        made.append(1)
+        return w * 2
+
+    with torch.no_grad():
+        for _ in range(3):
+            assert_close(onednn.bmm(a, owner, "test", b_of), torch.bmm(a, owner * 2), 1e-6)
+        assert len(made) == 2  # Packed twice (the first use keeps nothing), then reused.
+        owner.add_(1)
+        assert_close(onednn.bmm(a, owner, "test", b_of), torch.bmm(a, owner * 2), 1e-6)
+        assert len(made) == 3
+
+
 def test_only_for_float32_cpu_inference_without_groups():
     x, w = torch.randn(1, 8, 4, 4), torch.randn(8, 8, 3, 3)
     with torch.no_grad():

@@ -34,7 +34,7 @@ def _key(w: torch.Tensor, variant: Hashable) -> tuple:
     return (w._version if not w.is_inference() else -1, w.data_ptr(), w.dtype, w.device, variant)
 
 
-def lookup(w: torch.Tensor, name: Hashable, variant: Hashable = None) -> torch.Tensor | None:
+def lookup(w: torch.Tensor, name: Hashable, variant: Hashable = None) -> torch.Tensor | tuple[torch.Tensor, ...] | None:
     """The value stored under `name` for this value of w (and this variant), else None."""
     if not _cacheable(w):
         return None
@@ -42,9 +42,12 @@ def lookup(w: torch.Tensor, name: Hashable, variant: Hashable = None) -> torch.T
     return hit[1] if hit is not None and hit[0] == _key(w, variant) else None
 
 
-def store(w: torch.Tensor, name: Hashable, value: torch.Tensor, variant: Hashable = None) -> torch.Tensor:
-    """Remember `value` under `name` for this value of w (replacing what was there); returns value."""
-    if _cacheable(w) and type(value) is torch.Tensor:  # Not the fake tensors of FLOP counting (nothing to remember).
+def store(w: torch.Tensor, name: Hashable, value: torch.Tensor | tuple[torch.Tensor, ...],
+          variant: Hashable = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """Remember `value` (a tensor or a tuple of them) under `name` for this value of w (replacing what was there);
+    returns value."""
+    values = value if isinstance(value, tuple) else (value,)
+    if _cacheable(w) and all(type(v) is torch.Tensor for v in values):  # Not the fake tensors of FLOP counting.
         w.__dict__.setdefault(ATTR, {})[name] = (_key(w, variant), value)
     return value
 

@@ -4,7 +4,8 @@ Convolutional Neural Networks"), for CPU inference in the "fast" implementation.
 A 4x4 output tile of a 3x3 correlation is Y = A^T [(G g G^T) * (B^T d B)] A over a 6x6 input tile d: the products
 become 36 independent GEMMs [tiles, I] @ [I, O] with 36 / 16 = 2.25 multiplies per output instead of 9. oneDNN has no
 Winograd kernels for AVX2 CPUs, so on the wide StyleGAN layers (>= 128 channels) this is 2-3.5x faster than the
-direct convolution; the transforms are a few elementwise passes. Relative error ~1e-5 (direct: ~3e-6) in float32.
+direct convolution there; with AVX-512 it pays only on the widest layers (see THRESHOLDS). The transforms are a few
+elementwise passes. Relative error ~1e-5 (direct: ~3e-6) in float32.
 Only without autograd (the transforms write into preallocated buffers); the weight transform is cached on the
 weight tensor until it changes (weight_cache.py). `conv2d_winograd` is checked against F.conv2d in
 tests/nn/test_fast_paths.py.
@@ -17,10 +18,17 @@ import torch
 from . import onednn, weight_cache
 from .impl import direct_convolutions_only
 
-MIN_CHANNELS = 128  # Below this the transforms cost more than the multiplies they save (measured on AVX2).
-# Below this many output pixels (batch x height x width) the direct convolution with prepacked weights (onednn.py) is
-# faster (measured on AVX2 at 128-512 channels, batch 1-8: e.g. 512 channels at 8x8, batch 2: 4.9 vs 5.6 ms).
-MIN_PIXELS_WITH_ONEDNN = 256
+# Where Winograd pays, by the vector width PyTorch's CPU kernels use (torch.backends.cpu.get_cpu_capability()):
+# (MIN_CHANNELS, MIN_PIXELS_WITH_ONEDNN). Below MIN_CHANNELS the transforms cost more than the multiplies they save;
+# below MIN_PIXELS_WITH_ONEDNN output pixels (batch x height x width) the direct convolution with prepacked weights
+# (onednn.py) is faster. Measured layer by layer at 64-512 channels, batch 1-8:
+# - AVX2 (EPYC, Zen 2/3 class): 128 and 256; e.g. 512 channels at 8x8, batch 2: 4.9 (direct) vs 5.6 ms.
+# - AVX-512 (EPYC, Zen 5): oneDNN's direct kernels run twice as fast, so Winograd wins only from 256 channels and 1024
+#   pixels: 512 channels at 32x32, batch 2: 19.6 (Winograd) vs 23.7 ms (direct), but at 16x16 7.3 vs 6.5 ms, and 128
+#   channels at 128x128 32.8 vs 24.1 ms. The whole generator: sg2-256 batch 2 and sg3t-256 batch 1 ~7% faster than
+#   with the AVX2 thresholds, sg2-64 and sg2-1024 within noise.
+THRESHOLDS = {"AVX512": (256, 1024)}
+MIN_CHANNELS, MIN_PIXELS_WITH_ONEDNN = THRESHOLDS.get(torch.backends.cpu.get_cpu_capability(), (128, 256))
 
 # G of F(4x4, 3x3): the weight transform U = G g G^T (6x6 per 3x3 kernel).
 _G = ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
@@ -90,6 +98,14 @@ def _padded_nhwc(x: torch.Tensor, pad: tuple[int, int, int, int], scale: torch.T
     return xp
 
 
+def _gemms(V: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The 36 products V[a] @ U[a], U the weight transform of w: [36, tiles, I] -> [36, tiles, O']. With oneDNN's
+    packed weights where available (onednn.bmm: faster than MKL's torch.bmm on AMD CPUs), else torch.bmm."""
+    if onednn.applicable(V[0, None, None], w, 1):
+        return onednn.bmm(V, w, "winograd", _transform_weights)
+    return torch.bmm(V, winograd_weights(w))
+
+
 @torch.no_grad()
 def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, int] = 0,
                     scale: torch.Tensor | None = None) -> torch.Tensor:
@@ -97,8 +113,7 @@ def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, 
     optional (the modulation s of StyleGAN2 Eq. 1). Channels-last output [N, O, H', W']."""
     N, C, H, W = x.shape
     py, px = (padding, padding) if isinstance(padding, int) else padding
-    U = winograd_weights(w)
-    O, Op = w.shape[0], U.shape[2]
+    O, Op = w.shape[0], w.shape[0] + -w.shape[0] % 8
     Ho, Wo = H + 2 * py - 2, W + 2 * px - 2
     Th, Tw = -(-Ho // 4), -(-Wo // 4)  # 4x4 output tiles; the last ones may stick out (cropped below).
     xp = _padded_nhwc(x, (px, px + Tw * 4 - Wo, py, py + Th * 4 - Ho), scale)  # [N, 4 Th + 2, 4 Tw + 2, C]
@@ -110,7 +125,7 @@ def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, 
     _input_transform([r[:, :, :, k: k + 4 * Tw: 4] for k in range(6)], V.transpose(0, 1))
 
     # 36 GEMMs, then Y = A^T M A: rows into s [4, 6, ...], columns into the 4x4 output tiles.
-    M = torch.bmm(V.view(36, N * Th * Tw, C), U).view(6, 6, N, Th, Tw, Op)[..., :O]
+    M = _gemms(V.view(36, N * Th * Tw, C), w).view(6, 6, N, Th, Tw, Op)[..., :O]
     del V, r
     s = x.new_empty([4, 6, N, Th, Tw, O])
     _output_transform([M[k] for k in range(6)], [s[k] for k in range(4)])
