@@ -103,8 +103,8 @@ def bmm(a: torch.Tensor, owner: torch.Tensor, name: str, b_of) -> torch.Tensor:
     """a [B, R, K] @ b [B, K, N], b = b_of(owner) a function of the weight `owner` only, as B 1x1 convolutions with
     b[i] packed for oneDNN (kept as `conv2d` keeps its packing). On an AMD CPU with AVX-512 (Zen 5) these GEMMs ran
     2-3x faster than torch.bmm, which runs MKL's float32 GEMM (e.g. 36 x [512, 256] @ [256, 256]: 8.6 vs 15.4 ms),
-    and with both limited to AVX2 0.9-1.4x. a[i] [R, K] is a 1x1 convolution's
-    channels-last input ([1, K, R, 1]); its output [1, N, R, 1] is b[i]'s product in the same memory order."""
+    and with both limited to AVX2 0.9-1.4x. a[i] [R, K] is a 1x1 convolution's channels-last input [1, K, R, 1]; its
+    output [1, N, R, 1] is the product a[i] @ b[i] in the same memory order."""
     B, R, K = a.shape
 
     def make():

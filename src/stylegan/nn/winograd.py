@@ -56,7 +56,11 @@ def _transform_weights(w: torch.Tensor) -> torch.Tensor:
     g = torch.tensor(_G, dtype=torch.float64, device=w.device)
     O, I = w.shape[:2]
     U = torch.einsum("ak,oikl,bl->abio", g, w.double(), g).reshape(36, I, O).to(w.dtype)
-    return torch.nn.functional.pad(U, [0, -O % 8]).contiguous()
+    return torch.nn.functional.pad(U, [0, _padded_width(O) - O]).contiguous()
+
+
+def _padded_width(O: int) -> int:
+    return O + -O % 8
 
 
 def _input_transform(d: list[torch.Tensor], out: torch.Tensor) -> None:
@@ -113,7 +117,7 @@ def conv2d_winograd(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, 
     optional (the modulation s of StyleGAN2 Eq. 1). Channels-last output [N, O, H', W']."""
     N, C, H, W = x.shape
     py, px = (padding, padding) if isinstance(padding, int) else padding
-    O, Op = w.shape[0], w.shape[0] + -w.shape[0] % 8
+    O, Op = w.shape[0], _padded_width(w.shape[0])
     Ho, Wo = H + 2 * py - 2, W + 2 * px - 2
     Th, Tw = -(-Ho // 4), -(-Wo // 4)  # 4x4 output tiles; the last ones may stick out (cropped below).
     xp = _padded_nhwc(x, (px, px + Tw * 4 - Wo, py, py + Th * 4 - Ho), scale)  # [N, 4 Th + 2, 4 Tw + 2, C]
