@@ -9,6 +9,8 @@ Run (CUDA; 256 and 1024, fp32 / the official mixed precision / channels-last / t
 Run (side by side with the official code itself, from a local checkout of github.com/NVlabs/stylegan3, whose own
 requirements must be installed, e.g. requests and setuptools<81; its networks get the same weights as ours):
     python benchmarks/bench_generator.py --modes official,ref,fast --official ~/src/stylegan3 --json vs_official.json
+  (all in one process, where our allocator setting also speeds up the official code; --as-shipped runs each mode in a
+  process of its own instead, the official code with glibc's default allocator as it ships)
 Configs are the official constructor kwargs (stylegan3 repository classes, as official_speed.md states), so they carry
 that repository's class defaults: conv_clamp 256 and FP16 in the 4 highest resolutions (which, as in the official
 code, only take effect on CUDA).
@@ -31,8 +33,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (add_speedups, device_arg, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
-                    reset_peak, sync, write_json)
+from common import (AS_SHIPPED_HELP, add_speedups, device_arg, import_official, machine, peak_memory_mb,  # noqa: E402
+                    peak_tflops, print_table, reset_peak, run_as_shipped, sync, write_json)
 
 from stylegan.flops import generator_flops  # noqa: E402
 from stylegan.models import Generator  # noqa: E402
@@ -181,6 +183,8 @@ def bench(name: str, batch: int, modes: list[str], device: torch.device, repeat:
             sec = statistics.median(r.pop("times"))
             r.update({"images/s": round(batch / sec, 3), "ms/batch": round(sec * 1000, 2),
                       "peak_mem_MB": round(peak_memory_mb(device))})
+            if device.type == "cpu":
+                r["cpu_allocator"] = "tuned" if perf.cpu_allocator_tuned() else "glibc default"
             if flops:
                 r.update({"GFLOP/img": round(flops / batch / 1e9, 1), "TFLOP/s": round(flops / sec / 1e12, 3)})
                 if peak_tflops(device):
@@ -207,8 +211,10 @@ def main():
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--seconds", type=float, default=0.0, help="min seconds per timing sample (CUDA: e.g. 0.5)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
-                   help="CPU: keep freed memory for reuse (nn/perf.py) or glibc's default (as the official code)")
+    p.add_argument("--malloc", choices=["tuned", "default", "own"], default="tuned",
+                   help="CPU: keep freed memory for reuse (nn/perf.py), glibc's default (as the official code), or "
+                        "own: left to the code measured (our fast path tunes it at its first CPU call)")
+    p.add_argument("--as-shipped", action="store_true", help=AS_SHIPPED_HELP)
     p.add_argument("--grad-mode", action="store_true",
                    help="call the (frozen) networks in grad mode, outside torch.inference_mode, as scripts written "
                         "for the official code often do")
@@ -219,11 +225,14 @@ def main():
     device = torch.device(args.device)
     if args.malloc == "default":  # The fast path would otherwise tune it at its first CPU use.
         os.environ["STYLEGAN_TUNE_MALLOC"] = "0"
-    tuned = perf.tune_cpu_allocator() if device.type == "cpu" else False
+    if args.malloc == "tuned" and device.type == "cpu":
+        perf.tune_cpu_allocator()
     if device.type == "cuda":
         perf.configure_cuda()
     rows = []
-    for name in args.configs.split(","):
+    if args.as_shipped:
+        rows = run_as_shipped(__file__, sys.argv[1:], args.modes.split(","), args.repeat, "images/s", True)
+    for name in [] if args.as_shipped else args.configs.split(","):
         batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
         for batch in batches:
             rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official,
@@ -232,9 +241,9 @@ def main():
                 print(r, file=sys.stderr)
     cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "speedup_vs_official",
             "official_cpu_images/s", "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref",
-            "error"]
+            "rounds", "error"]
     print_table(rows, [c for c in cols if any(c in r for r in rows)])
-    write_json(args.json, {"machine": {**machine(), "malloc_tuned": tuned}, "args": vars(args), "results": rows})
+    write_json(args.json, {"machine": machine(), "args": vars(args), "results": rows})
 
 
 if __name__ == "__main__":

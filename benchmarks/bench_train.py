@@ -19,6 +19,7 @@ training/loss.py of a local NVlabs/stylegan3 checkout, --official PATH, whose re
 setuptools<81 must be installed) at the same config, driven phase by phase as its training loop does (zero_grad,
 accumulate_gradients, gradient cleanup with nan_to_num, Adam step; G_ema update):
     python benchmarks/bench_train.py --configs small-32 --modes official,ref,fast --official ~/src/stylegan3
+  (add --as-shipped to run each mode in a process of its own, the official code with glibc's default allocator)
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (add_speedups, device_arg, import_official, machine, peak_memory_mb, peak_tflops, print_table,  # noqa: E402
-                    reset_peak, sync, write_json)
+from common import (AS_SHIPPED_HELP, add_speedups, device_arg, import_official, machine, peak_memory_mb,  # noqa: E402
+                    peak_tflops, print_table, reset_peak, run_as_shipped, sync, write_json)
 
 from stylegan.flops import training_flops  # noqa: E402
 from stylegan.models.official import discriminator_config_from_official, generator_config_from_official  # noqa: E402
@@ -258,6 +259,8 @@ def bench_config(name, args, device, dev) -> list[dict]:
                **{f"s/step(+{k})": round(med[k], 4) for k in steps if k != "main"},
                "s/step(avg)": round(avg, 4), "sec/kimg": round(avg / cfg.batch * 1000, 2),
                "img/s": round(cfg.batch / avg, 1), "peak_mem_MB": round(peak_memory_mb(device)),
+               **({"cpu_allocator": "tuned" if perf.cpu_allocator_tuned() else "glibc default"}
+                  if device.type == "cpu" else {}),
                "setup": ("official code" if impl == "official" else
                          f"impl={impl} {speed.for_device(device).describe()}") + (" (compile FAILED: eager)"
                                                                               if fell_back else "")}
@@ -289,8 +292,10 @@ def main():
     p.add_argument("--aug-p", type=float, default=0.0, help="fixed ADA probability (0 = no augmentation)")
     p.add_argument("--fp32", action="store_true", help="no FP16 layers on CUDA (default: official mixed precision)")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--malloc", choices=["tuned", "default"], default="tuned",
-                   help="CPU: keep freed memory for reuse (nn/perf.py, what training does) or glibc's default")
+    p.add_argument("--malloc", choices=["tuned", "default", "own"], default="tuned",
+                   help="CPU: keep freed memory for reuse (nn/perf.py, what training does), glibc's default, or own: "
+                        "left to the code measured (the same as tuned for our training)")
+    p.add_argument("--as-shipped", action="store_true", help=AS_SHIPPED_HELP)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-flops", action="store_true", help="skip the FLOP count (MFU)")
     p.add_argument("--json", default=None)
@@ -304,18 +309,19 @@ def main():
         os.environ["STYLEGAN_TUNE_MALLOC"] = "0"
     dev = distributed.Dist(rank=0, world=1, local_rank=0, device=device)
     rows = []
-    for name in args.configs.split(","):
+    if args.as_shipped:
+        rows = run_as_shipped(__file__, sys.argv[1:], args.modes.split(","), args.repeat, "s/step(avg)", False)
+    for name in [] if args.as_shipped else args.configs.split(","):
         rows += bench_config(name, args, device, dev)
     perf.set_speed(perf.Speed.from_env())
     cols = ["config", "mode", "device", "threads", "batch", "res", "s/step(main)", "s/step(+Greg)", "s/step(+Dreg)",
             "s/step(avg)", "sec/kimg", "img/s", "speedup_vs_ref", "speedup_vs_official", "peak_mem_MB", "TFLOP/s",
-            "MFU", "official", "error"]
+            "MFU", "official", "rounds", "error"]
     print_table(rows, [c for c in cols if any(c in r for r in rows)])
     for r in rows:
         if "setup" in r:
             print(f"  {r['config']} {r['mode']}: {r['setup']}")
-    write_json(args.json, {"machine": {**machine(), "malloc_tuned": perf.tune_cpu_allocator() if device.type == "cpu"
-                                       else None}, "args": vars(args), "results": rows})
+    write_json(args.json, {"machine": machine(), "args": vars(args), "results": rows})
 
 
 if __name__ == "__main__":

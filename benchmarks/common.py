@@ -7,8 +7,11 @@ import importlib
 import json
 import platform
 import resource
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,3 +113,59 @@ def write_json(path: str | None, payload: dict) -> None:
     if path:
         Path(path).write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {path}", file=sys.stderr)
+
+
+AS_SHIPPED_HELP = ("each mode in a process of its own, rounds alternating between the modes (--repeat rounds, median "
+                   "round): the official code with glibc's default allocator, as it ships; ours with what it does "
+                   "itself (its fast path and training tune the allocator, nn/perf.py). Also: the official code "
+                   "run alone, without the other networks beside it")
+
+
+def _without_options(argv: list[str], options: tuple[str, ...]) -> list[str]:
+    """argv with each of `options` (and its value, as "--opt v" or "--opt=v") and --as-shipped removed."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--as-shipped" or a.split("=", 1)[0] in options and "=" in a:
+            pass
+        elif a in options:
+            skip = True
+        else:
+            out.append(a)
+    return out
+
+
+def run_as_shipped(script: str, argv: list[str], modes: list[str], rounds: int, key: str,
+                   higher_is_faster: bool) -> list[dict]:
+    """Re-runs `script` once per round and mode, each alone in a fresh process (`--malloc default` for the official
+    code, `--malloc own` for ours, `--repeat 3` inside), rounds interleaved so that load changes hit every mode
+    alike. Returns one row per (config, batch, mode): the worker's row of the median round by `key`, with the
+    per-round values and the speedups between the modes."""
+    base = _without_options(argv, ("--modes", "--malloc", "--repeat", "--json"))
+    per_round: dict[tuple, list[dict]] = {}
+    for r in range(rounds):
+        for mode in modes:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "rows.json"
+                cmd = [sys.executable, script, *base, "--modes", mode, "--repeat", "3", "--json", str(out),
+                       "--malloc", "default" if mode == "official" else "own"]
+                print(f"round {r + 1}/{rounds}: {mode} in its own process", file=sys.stderr)
+                proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                rows = json.loads(out.read_text())["results"] if out.exists() else [
+                    {"mode": mode, "error": f"worker exited with {proc.returncode}"}]
+            for row in rows:
+                per_round.setdefault((row.get("config"), row.get("batch"), mode), []).append(row)
+    results: dict[tuple, list[dict]] = {}
+    for (config, batch, mode), rows in per_round.items():
+        timed = sorted((r for r in rows if key in r), key=lambda r: r[key])
+        row = dict(timed[(len(timed) - 1) // 2]) if timed else dict(rows[-1])
+        row.update({"rounds": [r.get(key) for r in rows], "process": "own, allocator as shipped"})
+        results.setdefault((config, batch), []).append(row)
+    out_rows = []
+    for rows in results.values():
+        for r in rows:
+            r.pop("speedup_vs_ref", None), r.pop("speedup_vs_official", None)
+        add_speedups(rows, key, higher_is_faster)
+        out_rows += rows
+    return out_rows

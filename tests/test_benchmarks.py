@@ -27,12 +27,19 @@ STAND_IN = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("extra", [[], ["--grad-mode"]])  # Under inference_mode, or called as official scripts do.
-def test_bench_generator_against_an_official_checkout(tmp_path, extra):
+def official_checkout(tmp_path: Path, **modules: str) -> Path:
+    """A stand-in NVlabs/stylegan3 checkout with these training/ modules."""
     repo = tmp_path / "stylegan3"
     (repo / "training").mkdir(parents=True)
     (repo / "training" / "__init__.py").write_text("")
-    (repo / "training" / "networks_stylegan2.py").write_text(STAND_IN)
+    for name, text in modules.items():
+        (repo / "training" / f"{name}.py").write_text(text)
+    return repo
+
+
+@pytest.mark.parametrize("extra", [[], ["--grad-mode"]])  # Under inference_mode, or called as official scripts do.
+def test_bench_generator_against_an_official_checkout(tmp_path, extra):
+    repo = official_checkout(tmp_path, networks_stylegan2=STAND_IN)
     out = tmp_path / "gen.json"
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generator.py"), "--configs", "sg2-64",
                         "--batches", "1", "--modes", "official,ref,fast", "--official", str(repo), "--repeat", "1",
@@ -45,6 +52,24 @@ def test_bench_generator_against_an_official_checkout(tmp_path, extra):
     assert set(rows) == {"official", "ref", "fast"}
     assert rows["official"]["max_abs_diff_vs_ref"] == 0.0  # Same weights reached both networks.
     assert rows["fast"]["max_abs_diff_vs_ref"] < 1e-3
+    assert rows["official"]["speedup_vs_official"] == 1.0 and rows["fast"]["speedup_vs_official"] > 0
+    assert {row["cpu_allocator"] for row in rows.values()} == {"tuned"}  # One process: one allocator setting.
+
+
+def test_bench_generator_as_shipped_runs_each_mode_alone(tmp_path):
+    """--as-shipped: every mode in a process of its own, the official code with glibc's allocator as it ships."""
+    repo = official_checkout(tmp_path, networks_stylegan2=STAND_IN)
+    out = tmp_path / "gen.json"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generator.py"), "--configs", "sg2-64",
+                        "--batches", "1", "--modes", "official,fast", "--official", str(repo), "--repeat=2",
+                        "--as-shipped", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "round 2/2: fast in its own process" in r.stderr
+    rows = {row["mode"]: row for row in json.loads(out.read_text())["results"]}
+    assert set(rows) == {"official", "fast"}
+    assert rows["official"]["cpu_allocator"] == "glibc default" and rows["fast"]["cpu_allocator"] == "tuned"
+    for row in rows.values():
+        assert len(row["rounds"]) == 2 and row["images/s"] in row["rounds"] and row["batch"] == 1
     assert rows["official"]["speedup_vs_official"] == 1.0 and rows["fast"]["speedup_vs_official"] > 0
 
 
@@ -80,21 +105,21 @@ LOSS = textwrap.dedent('''
 ''')
 
 
-def test_bench_train_against_an_official_checkout(tmp_path):
-    repo = tmp_path / "stylegan3"
-    (repo / "training").mkdir(parents=True)
-    (repo / "training" / "__init__.py").write_text("")
-    (repo / "training" / "networks_stylegan2.py").write_text(NETWORKS)
-    (repo / "training" / "loss.py").write_text(LOSS)
+@pytest.mark.parametrize("as_shipped", [False, True])
+def test_bench_train_against_an_official_checkout(tmp_path, as_shipped):
+    repo = official_checkout(tmp_path, networks_stylegan2=NETWORKS, loss=LOSS)
     out = tmp_path / "train.json"
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--configs", "small-32",
                         "--batch", "4", "--modes", "official,fast", "--official", str(repo), "--repeat", "1",
-                        "--no-flops", "--json", str(out)], capture_output=True, text=True, timeout=600)
+                        "--no-flops", "--json", str(out), *(["--as-shipped"] if as_shipped else [])],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = {row["mode"]: row for row in json.loads(out.read_text())["results"]}
     assert "error" not in rows["official"], rows["official"]
     assert rows["official"]["s/step(+Dreg)"] > 0 and rows["official"]["speedup_vs_official"] == 1.0
-    assert rows["fast"]["speedup_vs_official"] > 0
+    assert rows["fast"]["speedup_vs_official"] > 0 and rows["fast"]["cpu_allocator"] == "tuned"
+    # Training tunes the allocator for every network built in its process; alone, the official code keeps glibc's.
+    assert rows["official"]["cpu_allocator"] == ("glibc default" if as_shipped else "tuned")
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")

@@ -50,3 +50,24 @@ def test_training_step_with_clamped_activations():
     D = Discriminator(tiny_discriminator_config(mbstd_group_size=2, conv_clamp=256))
     t = training_flops(G, D, batch=2)
     assert t["Gmain"] > 0 and t["Dreg"] > 0
+
+
+def test_counting_leaves_the_cpu_allocator_alone():
+    """The fast path tunes glibc's allocator at its first real CPU layer (nn/perf.py); the shape-only tensors of the
+    FLOP counter allocate nothing and must not (a benchmark of the ref path would otherwise run tuned)."""
+    import os
+    import subprocess
+    import sys
+    code = ("from tiny import tiny_generator_config\n"
+            "from stylegan.flops import generator_flops\nfrom stylegan.models import Generator\n"
+            "from stylegan.nn import perf\n"
+            "assert generator_flops(Generator(tiny_generator_config()), 2) > 0\n"
+            "print(perf.cpu_allocator_tuned())\n"
+            "import torch\nG = Generator(tiny_generator_config()).eval()\n"
+            "with torch.no_grad():\n    G(torch.randn(1, G.z_dim), None)\n"
+            "print(perf.cpu_allocator_tuned())\n")
+    env = {k: v for k, v in os.environ.items() if k != "STYLEGAN_TUNE_MALLOC"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(__file__),
+                       env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["False", "True"]

@@ -127,11 +127,17 @@ def kernel_energy(weight: torch.Tensor) -> torch.Tensor:
     return weight_cache.derived(weight, "kernel_energy", lambda w: w.square().sum(dim=[2, 3]))
 
 
+def _tune_allocator_for(x: torch.Tensor) -> None:
+    """Large CPU activations reuse freed memory (nn/perf.py, once per process); not for the shape-only tensors of the
+    FLOP counter, which allocate nothing."""
+    if x.device.type == "cpu" and type(x) is torch.Tensor:
+        tune_cpu_allocator()
+
+
 def modulated_layer_fast(x, weight, styles, bias=None, noise=None, up=1, down=1, padding=0, resample_filter=None,
                          demodulate=True, flip_weight=True, act="linear", gain=1.0, clamp=None) -> torch.Tensor:
     """modulated_layer with impl="fast" (see the module docstring)."""
-    if x.device.type == "cpu":
-        tune_cpu_allocator()  # Once per process (nn/perf.py): large CPU activations reuse memory.
+    _tune_allocator_for(x)
     N, I, H, W = x.shape
     O, _, kh, kw = weight.shape
     with full_precision(x.device.type):  # Small coefficient math stays FP32 under autocast.
@@ -204,8 +210,7 @@ def modulated_conv2d_v3_fast(
     with shared weights: activations scaled by s (and the input gain), one dense convolution (Winograd on CPU for wide
     layers, the weight transform cached), outputs scaled by the demodulation coefficients, plus the bias, in one pass.
     sigma_o^2 = a_o^2 b^2 (s^2 @ (sum_k w^2)^T)_o with a_o, b the pre-normalization factors of weight and styles."""
-    if x.device.type == "cpu":
-        tune_cpu_allocator()
+    _tune_allocator_for(x)
     N, I = styles.shape
     O = weight.shape[0]
     s = styles = styles.to(weight.dtype)

@@ -41,6 +41,11 @@ def tune_cpu_allocator() -> bool:
     return _tuned
 
 
+def cpu_allocator_tuned() -> bool:
+    """Whether tune_cpu_allocator() has taken effect in this process (without tuning it)."""
+    return bool(_tuned)
+
+
 def configure_cuda(tf32: bool = False) -> dict:
     """cuDNN autotuning on (picks the fastest convolution algorithm per shape; results unchanged up to rounding).
     tf32=True also lets FP32 convolutions and matmuls use TF32 Tensor Cores (10-bit mantissa products); the official
