@@ -32,6 +32,16 @@ def check_output_dir(path: str | Path) -> Path:
     return path
 
 
+def make_output_dir(path: str | Path) -> Path:
+    """Create the folder `path` (and its parents) to write into; a one-line UserError naming it if that fails."""
+    path = check_output_dir(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{path}: cannot write here ({e.strerror or type(e).__name__})") from None
+    return path
+
+
 def check_output_file(path: str | Path) -> Path:
     """`path` as a file to (over)write: a UserError now if it is an existing folder (never replaced) or a file stands
     where one of its parent folders should be."""

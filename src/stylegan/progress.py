@@ -49,6 +49,41 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
                 maxinterval=LOG_INTERVAL, bar_format=fmt, file=_Lines(stream))
 
 
+class _Forgiving:
+    """A console stream whose reader may go away: the first failed write sends the rest of it to the null device."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            silence(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            silence(self._stream)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def console_may_close():
+    """Inside, stdout and stderr whose reader has gone (`2>&1 | head` after head has exited, a closed terminal) are
+    sent to the null device at their first failed write instead of raising, so that the work goes on."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Forgiving(sys.stdout), _Forgiving(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def silence(stream) -> None:
     """Send the rest of `stream` (stdout, stderr) to the null device: Python's recipe for a pipe whose reader has
     gone, so that later writes, and the flush at exit, do not fail again."""

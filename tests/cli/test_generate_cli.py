@@ -189,3 +189,22 @@ def test_output_paths_are_checked_before_any_work_and_folders_never_replaced(net
     for folder in ("folder", "folder.safetensors", "folder.npz"):
         assert (tmp_path / folder / "sub" / "keep.txt").read_text() == "mine"
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_one_line_error(net, tmp_path, monkeypatch, capsys):
+    import errno
+    import pathlib
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", read_only)  # As a read-only mount (root ignores chmod here).
+    out = tmp_path / "ro" / "out"
+    assert main(["generate", "--network", str(net), "--seeds", "0", "--outdir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"stylegan generate: error: {out}: cannot write here (Read-only file system)"
+
+
+def test_convert_names_a_folder_given_as_the_network(tmp_path, capsys):
+    assert main(["convert", str(tmp_path), str(tmp_path / "c.safetensors")]) == 2
+    assert capsys.readouterr().err.strip() == f"stylegan convert: error: {tmp_path}: is a folder, not a network file"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import json
 import re
 import zipfile
@@ -182,3 +183,7 @@ def test_bad_inputs_are_user_errors(awkward_dir, tmp_path):
     prepare_dataset(awkward_dir, tmp_path / "o.zip", PrepareOptions(resolution=16, overwrite=True))
     with pytest.raises(UserError, match="not a dataset"):  # never replace a folder of the user's own files
         prepare_dataset(tmp_path / "o.zip", awkward_dir.parent, PrepareOptions(resolution=16, overwrite=True))
+    fifo = tmp_path / "a-pipe"
+    os.mkfifo(fifo)  # Neither a folder nor a file (as /dev/full): named as such, not as a folder.
+    with pytest.raises(UserError, match="a-pipe: not a folder or a file"):
+        prepare_dataset(awkward_dir, fifo, PrepareOptions(resolution=16, overwrite=True))

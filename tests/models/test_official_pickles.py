@@ -72,10 +72,9 @@ class _Reader(pickle.Unpickler):
         return _ALLOWED[(module, name)]
 
 
-def test_real_module_source_is_never_executed(official, tmp_path, monkeypatch):
-    """Files in the wild carry the full module source; it must be ignored, even if it would run code."""
-    marker = tmp_path / "executed"
-    src = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('pwned')\n"
+@pytest.fixture
+def official_names(monkeypatch):
+    """Modules under the official names, so that pickle.dumps can write records that refer to them."""
     import sys
 
     monkeypatch.setitem(sys.modules, "torch_utils", type(sys)("torch_utils"))
@@ -86,6 +85,12 @@ def test_real_module_source_is_never_executed(official, tmp_path, monkeypatch):
     util.EasyDict = _EasyDict
     monkeypatch.setitem(sys.modules, "dnnlib", dnnlib)
     monkeypatch.setitem(sys.modules, "dnnlib.util", util)
+
+
+def test_real_module_source_is_never_executed(official, tmp_path, official_names):
+    """Files in the wild carry the full module source; it must be ignored, even if it would run code."""
+    marker = tmp_path / "executed"
+    src = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('pwned')\n"
 
     class Rewriter(_Reader):
         def find_class(self, module, name):
@@ -150,3 +155,19 @@ def test_a_snapshot_under_another_name_is_read_as_one(official, tmp_path):
     other.write_bytes((official / "snapshot-stylegan3-t.pkl").read_bytes())
     G, ref = checkpoint.load(other), checkpoint.load(official / "snapshot-stylegan3-t.pkl")
     assert G.model_id == ref.model_id  # Before: "not a safetensors file".
+
+
+@pytest.mark.parametrize("kwargs, detail", [
+    (dict(z_dim=8, w_dim=8, img_resolution=33, img_channels=3, c_dim=0), "power of two"),  # Out-of-range kwargs.
+    (dict(z_dim=-5, w_dim=8, img_resolution=32, img_channels=3, c_dim=0), "negative"),
+    (dict(z_dim=8, w_dim=8, img_resolution=8, img_channels=3, c_dim=0), "state_dict mismatch"),  # No weights inside.
+])
+def test_a_network_record_with_bad_settings_is_a_one_line_error_naming_the_file(tmp_path, official_names, kwargs,
+                                                                                detail):
+    """A pickle the restricted unpickler accepts (only allowed names) whose network record cannot be built."""
+    meta = {"type": "class", "class_name": "Generator",
+            "state": {"_init_kwargs": kwargs, "_modules": {}, "_parameters": {}, "_buffers": {}}}
+    path = tmp_path / "crafted.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": _Stub(meta)}, protocol=4))
+    with pytest.raises(OfficialFormatError, match=rf"crafted\.pkl: G_ema.*{detail}"):
+        load_official_pickle(path)

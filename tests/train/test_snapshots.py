@@ -62,3 +62,16 @@ def test_a_run_from_before_named_states_resumes(tmp_path):
     assert path.name == "network-snapshot-000001.safetensors"
     net, state = snapshots.latest_snapshot(tmp_path)
     assert net == path and state["cur_nimg"] == 1040
+
+
+def test_states_past_a_fallback_resume_do_not_displace_good_ones(tmp_path):
+    """Resume fell back from a damaged pair (128) to 32: the next snapshots must keep 32 and the new ones, not 128."""
+    _save(tmp_path, 32, 0)
+    damaged = _save(tmp_path, 128, 1)
+    damaged.write_bytes(damaged.read_bytes()[:100])  # Truncated network: the 128 pair cannot be resumed.
+    net, state = snapshots.latest_snapshot(tmp_path)
+    assert state["cur_nimg"] == 32
+    _save(tmp_path, 64, 2)  # The resumed run's next snapshot.
+    assert sorted(p.name for p in tmp_path.glob("training-state-*")) == [
+        "training-state-000000_032.pt", "training-state-000000_064.pt"]
+    assert snapshots.latest_snapshot(tmp_path)[1]["cur_nimg"] == 64

@@ -370,6 +370,25 @@ def test_training_goes_on_when_its_output_pipe_closes(toy_data, tmp_path):
     assert "<stdout> was closed; training goes on" in log and "finished at kimg 0.032" in log
 
 
+def test_preparing_the_data_goes_on_when_the_output_pipe_closes(toy_data, tmp_path, own_cache):
+    """`stylegan train --data RAW_FOLDER ... 2>&1 | head -0`: the reader is gone before the first line, while the raw
+    pictures are still to be prepared; the data is prepared and the run trains to the end."""
+    import shutil
+    import subprocess
+    import sys
+
+    raw = shutil.copytree(toy_data, tmp_path / "raw")
+    (raw / "damaged.png").write_bytes(b"not a picture")  # Reported and skipped: the folder is prepared into the cache.
+    proc = subprocess.Popen([sys.executable, "-m", "stylegan", "train", "--outdir", str(tmp_path / "runs"), "--data",
+                             str(raw), *TINY, "--kimg", "0.016", "--tick", "0.008", "--aug", "noaug"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc.stdout.close()
+    assert proc.wait(timeout=600) == 0
+    run = only_run(tmp_path / "runs")
+    assert run_stats(run)[-1]["kimg"] == pytest.approx(0.016) and (run / "samples.png").is_file()
+    assert list((tmp_path / "cache" / "datasets").glob("raw-*.zip"))  # Prepared into the test's own cache.
+
+
 def test_an_error_in_the_loop_is_kept_in_log_txt(toy_data, tmp_path, monkeypatch):
     from stylegan.train import loop
 

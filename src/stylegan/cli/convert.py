@@ -36,7 +36,7 @@ def run(args) -> int:
 
     src = Path(args.src)
     if not src.is_file():
-        raise UserError(f"{src}: no such file")
+        raise UserError(f"{src}: " + ("is a folder, not a network file" if src.is_dir() else "no such file"))
     snap = load_official_pickle(src)
     meta = {"source": f"official pickle ({snap.writer})", "source_file": src.name}
     if snap.training_set_kwargs:

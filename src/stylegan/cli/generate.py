@@ -52,6 +52,7 @@ PROGRESS_FROM = 16  # Seeds: fewer are quick enough to need no progress bar.
 def run(args) -> int:
     from ..generate import generate_images
     from ..progress import progress_bar
+    from ..files import make_output_dir
     from ..images import make_grid, provenance, save_png
     from ..latents import class_to_c
 
@@ -67,8 +68,7 @@ def run(args) -> int:
     class_to_c(args.class_idx, G.c_dim)  # Validate before rendering anything.
     if args.trunc_cutoff is not None and not 0 <= args.trunc_cutoff <= G.num_ws:
         raise UserError(f"--trunc-cutoff must be in 0..{G.num_ws} for this network, got {args.trunc_cutoff}")
-    outdir = Path(args.outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = make_output_dir(args.outdir)  # Before rendering: a folder that cannot be made is a one-line error.
     images = []
     rendered = generate_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise_mode, args.class_idx, args.batch)
     for seed, img in progress_bar(rendered, total=len(seeds), desc="generate", unit="img",

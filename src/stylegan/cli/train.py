@@ -158,9 +158,11 @@ def _run(args, world: int) -> int:
 def _prepare_and_train(args, device, d) -> int:
     from ..train.config import TrainConfig
     from ..train.distributed import gather_objects
+    from ..progress import console_may_close
     from ..train.launch import prepare_run
 
-    prepared = prepare_run(args) if d is None or d.is_main else None
+    with console_may_close():  # `stylegan train ... | head`: preparing the data goes on, as training does.
+        prepared = prepare_run(args) if d is None or d.is_main else None
     if args.dry_run:
         print(json.dumps(prepared.config.to_dict(), indent=2, sort_keys=True))
         return 0

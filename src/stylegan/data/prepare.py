@@ -76,6 +76,8 @@ def side_paths(dest: str | Path) -> tuple[Path, Path]:
 
 
 def _check_paths(source: Path, dest: Path, overwrite: bool) -> None:
+    if dest.exists() and not (dest.is_dir() or dest.is_file()):  # /dev/full, a socket, a pipe.
+        raise UserError(f"{dest}: not a folder or a file; the destination must be a folder or a .zip")
     if dest.suffix.lower() in _NOT_A_DEST or (dest.is_file() and dest.suffix.lower() != ".zip"):
         raise UserError(f"{dest}: the destination must be a folder or a .zip")
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):  # An empty folder is simply filled.

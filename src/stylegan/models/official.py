@@ -213,7 +213,18 @@ def load_official_pickle(path: str | Path) -> OfficialSnapshot:
         p = pipe.state.get("_buffers", {}).get("p")
         augment_p = float(p) if p is not None else None
         augment_kwargs = pipe.init_kwargs
-    get = lambda k, fn: fn(data[k]) if isinstance(data.get(k), PersistentStub) else None  # noqa: E731
+
+    def get(key: str, build):
+        if not isinstance(data.get(key), PersistentStub):
+            return None
+        try:
+            return build(data[key])
+        except OfficialFormatError as e:
+            raise OfficialFormatError(f"{path}: {key}: {e}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as e:  # Out-of-range kwargs, bad state.
+            raise OfficialFormatError(f"{path}: {key} is not a valid StyleGAN network ({type(e).__name__}: {e})") \
+                from None
+
     tsk = data.get("training_set_kwargs")
     return OfficialSnapshot(
         G=get("G", generator_from_stub), D=get("D", lambda s: discriminator_from_stub(s, writer)),

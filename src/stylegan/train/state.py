@@ -5,7 +5,8 @@ past the whole kimg). A snapshot whose whole-kimg name an earlier one of the run
 finished run resumed to a fractional --kimg) is named KKKKKK_III instead, so none replaces another, and names sort in
 training order. The state records its network file's name and model id and is written first; resume takes the newest
 pair that matches, so a crash between the two writes leaves the previous pair in place. Only the newest KEEP_STATES
-states are kept."""
+states are kept; states past the one a run resumed from (whose pairs resume found damaged) go at its next snapshot,
+so that they never take the place of good ones."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ def save_snapshot(run_dir: Path, nimg: int, G_ema, G, D, state: dict, metadata: 
     with atomic_path(run_dir / state_name(nimg)) as tmp:  # First: see the module docstring.
         torch.save(state, tmp)
     checkpoint.save(G_ema, net_path, D=D, G_train=G, metadata=metadata)
-    for _, old in _states(run_dir)[:-KEEP_STATES]:
+    states = _states(run_dir)
+    later = [path for n, path in states if n > nimg]  # Left by a resume that fell back past their damaged pairs.
+    for old in later + [path for n, path in states if n <= nimg][:-KEEP_STATES]:
         old.unlink(missing_ok=True)
     return net_path
 
