@@ -70,3 +70,15 @@ def test_cli_folder_dest_empty_or_overwritten(awkward_dir, tmp_path, capsys):
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     assert main(["dataset", "--source", str(awkward_dir), "--dest", str(tmp_path / "mine"), "--overwrite"]) == 2
     assert "not a dataset" in capsys.readouterr().err and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_cli_report_has_no_empty_per_file_section(tmp_path, capsys):
+    """Uniform pictures that need no change: the summary alone (no "per file:" heading with nothing under it)."""
+    from trainutil import disc_images
+
+    (tmp_path / "discs").mkdir()
+    src = disc_images(tmp_path / "discs", 16, n=6)
+    assert main(["dataset", "--source", str(src), "--dest", str(tmp_path / "o.zip"), "--resolution", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "kept 6" in out and "per file:" not in out
+    assert "per file:" in (tmp_path / "o-report.txt").read_text()  # The report file lists every kept file.

@@ -57,6 +57,12 @@ def decode_chw(data: bytes) -> np.ndarray:
     return (arr[:, :, None] if arr.ndim == 2 else arr).transpose(2, 0, 1)
 
 
+class UnknownSubsetError(UserError):
+    def __init__(self, message: str, unknown: list[str], available: list[str]):
+        super().__init__(message)
+        self.unknown, self.available = unknown, available
+
+
 class ImageDataset(torch.utils.data.Dataset):
     """Images and labels of a prepared dataset; item = (uint8 [C, H, W], float32 [label_dim]).
 
@@ -106,8 +112,8 @@ class ImageDataset(torch.utils.data.Dataset):
         available = sorted(set().union(*tags.values()))
         wanted = set(subset.split("+"))
         if unknown := sorted(wanted - set(available)):
-            raise UserError(f"{self.path}: no subset {'+'.join(unknown)!r} (available: "
-                            f"{', '.join(available) or 'none'})")
+            raise UnknownSubsetError(f"{self.path}: no subset {'+'.join(unknown)!r} (available: "
+                                     f"{', '.join(available) or 'none'})", unknown, available)
         return [n for n in names if tags[n] & wanted]
 
     def _read_labels(self) -> tuple[np.ndarray | None, tuple[str, ...]]:
@@ -204,11 +210,17 @@ def open_dataset(spec: str, *, resolution: int | None = None, use_labels: bool =
     """--data value -> ImageDataset. spec: "builtin:emoji" (or "builtin:emoji-<subset>", "builtin:emoji-all"), a
     prepared folder/zip, or a raw folder/zip of pictures (prepared once into a cache keyed by its contents; see
     `cache.ensure_prepared`)."""
-    from .builtin import resolve_builtin
+    from .builtin import SUBSET_ALIASES, resolve_builtin
     from .cache import ensure_prepared
 
     if str(spec).startswith("builtin:"):
         path, subset, name = resolve_builtin(str(spec), subset)
+        try:
+            return ImageDataset(path, resolution=resolution, use_labels=use_labels, max_size=max_size, xflip=xflip,
+                                random_seed=random_seed, subset=subset, name=name)
+        except UnknownSubsetError as e:  # Named as the user wrote it, with the named unions too.
+            names = sorted({*e.available, *SUBSET_ALIASES, "all"})
+            raise UserError(f"{spec}: no subset {'+'.join(e.unknown)!r} (available: {', '.join(names)})") from None
     else:
         path = ensure_prepared(str(spec), resolution=resolution, use_labels=use_labels, cache_dir=cache_dir,
                                progress=progress)

@@ -67,7 +67,7 @@ class PrepareReport:
         per_file = [f"  skipped  {f.source}: {f.skipped}" if f.skipped else
                     f"  kept     {f.source} -> {f.kept_as}" + (f": {'; '.join(f.notes)}" if f.notes else "")
                     for f in self.files if every_file or f.skipped or f.notes]
-        lines = [f"source: {self.source}", self.summary(), "", "per file:"] + per_file[:limit]
+        lines = [f"source: {self.source}", self.summary()] + (["", "per file:"] + per_file[:limit] if per_file else [])
         if limit is not None and len(per_file) > limit:
             lines.append(f"  ... {len(per_file) - limit} more in {self.report_path}")
         if self.class_names:
