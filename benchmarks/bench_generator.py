@@ -232,13 +232,14 @@ def main():
     rows = []
     if args.as_shipped:
         rows = run_as_shipped(__file__, sys.argv[1:], args.modes.split(","), args.repeat, "images/s", True)
-    for name in [] if args.as_shipped else args.configs.split(","):
-        batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
-        for batch in batches:
-            rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official,
-                          args.grad_mode)
-            for r in rows[-len(args.modes.split(",")):]:
-                print(r, file=sys.stderr)
+    else:
+        for name in args.configs.split(","):
+            batches = [int(b) for b in args.batches.split(",")] if args.batches else CONFIGS[name][1]
+            for batch in batches:
+                rows += bench(name, batch, args.modes.split(","), device, args.repeat, args.seconds, args.official,
+                              args.grad_mode)
+                for r in rows[-len(args.modes.split(",")):]:
+                    print(r, file=sys.stderr)
     cols = ["config", "mode", "device", "threads", "batch", "images/s", "speedup_vs_ref", "speedup_vs_official",
             "official_cpu_images/s", "ms/batch", "peak_mem_MB", "GFLOP/img", "TFLOP/s", "MFU", "max_abs_diff_vs_ref",
             "rounds", "error"]

@@ -311,8 +311,9 @@ def main():
     rows = []
     if args.as_shipped:
         rows = run_as_shipped(__file__, sys.argv[1:], args.modes.split(","), args.repeat, "s/step(avg)", False)
-    for name in [] if args.as_shipped else args.configs.split(","):
-        rows += bench_config(name, args, device, dev)
+    else:
+        for name in args.configs.split(","):
+            rows += bench_config(name, args, device, dev)
     perf.set_speed(perf.Speed.from_env())
     cols = ["config", "mode", "device", "threads", "batch", "res", "s/step(main)", "s/step(+Greg)", "s/step(+Dreg)",
             "s/step(avg)", "sec/kimg", "img/s", "speedup_vs_ref", "speedup_vs_official", "peak_mem_MB", "TFLOP/s",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import resource
-import os
 import statistics
 import subprocess
 import sys
@@ -117,8 +117,8 @@ def write_json(path: str | None, payload: dict) -> None:
 
 AS_SHIPPED_HELP = ("each mode in a process of its own, rounds alternating between the modes (--repeat rounds, median "
                    "round): the official code with glibc's default allocator, as it ships; ours with what it does "
-                   "itself (its fast path and training tune the allocator, nn/perf.py). Also: the official code "
-                   "run alone, without the other networks beside it")
+                   "itself (its fast path and training tune the allocator, nn/perf.py); no mode shares its process "
+                   "with another's networks")
 
 
 def _without_options(argv: list[str], options: tuple[str, ...]) -> list[str]:
@@ -127,7 +127,7 @@ def _without_options(argv: list[str], options: tuple[str, ...]) -> list[str]:
     for a in argv:
         if skip:
             skip = False
-        elif a == "--as-shipped" or a.split("=", 1)[0] in options and "=" in a:
+        elif a == "--as-shipped" or ("=" in a and a.split("=", 1)[0] in options):
             pass
         elif a in options:
             skip = True
@@ -164,8 +164,9 @@ def run_as_shipped(script: str, argv: list[str], modes: list[str], rounds: int, 
         results.setdefault((config, batch), []).append(row)
     out_rows = []
     for rows in results.values():
-        for r in rows:
-            r.pop("speedup_vs_ref", None), r.pop("speedup_vs_official", None)
+        for r in rows:  # The worker's are against itself (one mode per process).
+            r.pop("speedup_vs_ref", None)
+            r.pop("speedup_vs_official", None)
         add_speedups(rows, key, higher_is_faster)
         out_rows += rows
     return out_rows

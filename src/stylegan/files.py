@@ -38,8 +38,12 @@ def make_output_dir(path: str | Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"{path}: cannot write here ({e.strerror or type(e).__name__})") from None
+        raise _cannot_write(path, e) from None
     return path
+
+
+def _cannot_write(path: Path, error: OSError) -> UserError:
+    return UserError(f"{path}: cannot write here ({error.strerror or type(error).__name__})")
 
 
 def check_output_file(path: str | Path) -> Path:
@@ -78,7 +82,7 @@ def atomic_path(path: str | Path, replace_folder: bool = False) -> Iterator[Path
         remove_stale_partials(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as e:  # Named after the destination, not the hidden temporary name.
-        raise UserError(f"{path}: cannot write here ({e.strerror or type(e).__name__})") from None
+        raise _cannot_write(path, e) from None
     os.close(fd)
     os.unlink(tmp)  # The caller creates a file or a directory there.
     tmp = Path(tmp)
